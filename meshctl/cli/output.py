@@ -1,0 +1,156 @@
+"""Streams, output formats and the rendering of errors: the CLI's one place for I/O.
+
+All I/O goes through an :class:`Environment` (streams, TTY flags, colour), so tests can inject their own.
+Data goes to stdout; progress, warnings, prompts and errors go to stderr. Text that came from a user or the
+cluster is written as plain text and never interpreted as markup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from typing import Any, TextIO
+
+from meshctl import errors, yamlio
+
+
+@dataclasses.dataclass
+class Environment:
+    """The process's streams and terminal facts, resolved at call time (tests swap ``sys.stdout``)."""
+
+    no_color: bool = False
+    verbosity: int = 0
+    quiet: bool = False
+    traceback: bool = False
+    kubeconfig: str | None = None
+    context: str | None = None
+
+    @property
+    def stdout(self) -> TextIO:
+        return sys.stdout
+
+    @property
+    def stderr(self) -> TextIO:
+        return sys.stderr
+
+    @property
+    def stdin(self) -> TextIO:
+        return sys.stdin
+
+    @property
+    def stdin_isatty(self) -> bool:
+        return _isatty(sys.stdin)
+
+    @property
+    def stdout_isatty(self) -> bool:
+        return _isatty(sys.stdout)
+
+    @property
+    def stderr_isatty(self) -> bool:
+        return _isatty(sys.stderr)
+
+    @property
+    def color(self) -> bool:
+        """Colour only on a terminal, and never when ``--no-color`` or ``NO_COLOR`` (any non-empty value) is set."""
+        return not self.no_color and not os.environ.get("NO_COLOR") and self.stdout_isatty
+
+    def write_data(self, text: str) -> None:
+        """Write data to stdout, ending with exactly one newline when non-empty."""
+        if text and not text.endswith("\n"):
+            text += "\n"
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def note(self, text: str) -> None:
+        """A progress or informational line on stderr (suppressed by ``--quiet``)."""
+        if not self.quiet:
+            self.stderr.write(text + "\n")
+            self.stderr.flush()
+
+    def warn(self, text: str) -> None:
+        """A warning line on stderr; warnings survive ``--quiet``."""
+        self.stderr.write(f"warning: {text}\n")
+        self.stderr.flush()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+ENV = Environment()
+
+
+def parse_output_format(value: str | None, *, allowed: tuple[str, ...]) -> tuple[str, str | None]:
+    """Split an ``-o`` value into a format name and (for ``jsonpath=EXPR``) its expression."""
+    if value is None:
+        return allowed[0], None
+    if value.startswith("jsonpath=") and "jsonpath" in allowed:
+        expr = value[len("jsonpath=") :]
+        if not expr:
+            raise errors.UsageError("empty jsonpath expression in -o jsonpath=", hint="e.g. -o jsonpath='{.spec.hub}'")
+        return "jsonpath", expr
+    if value in allowed:
+        return value, None
+    shown = ", ".join("jsonpath=EXPR" if a == "jsonpath" else a for a in allowed)
+    raise errors.UsageError(f"unknown output format {value!r}", hint=f"use one of: {shown}")
+
+
+def format_data(data: Any, fmt: str, expr: str | None = None) -> str:
+    """Serialise ``data`` as yaml, json or the values a jsonpath expression selects (one per line)."""
+    if fmt == "json":
+        return yamlio.dump_json(data)
+    if fmt == "jsonpath":
+        return _format_jsonpath(data, expr or "")
+    return yamlio.dump_yaml(data)
+
+
+def _format_jsonpath(data: Any, expr: str) -> str:
+    from jsonpath_ng import exceptions as jp_exceptions  # lazily: only -o jsonpath pays for it
+    from jsonpath_ng.ext import parse
+
+    text = expr.strip()
+    # kubectl writes expressions in braces ({.spec.hub}); jsonpath-ng wants the bare path ($.spec.hub).
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1]
+    if text.startswith("."):
+        text = "$" + text
+    try:
+        compiled = parse(text)
+    except (jp_exceptions.JsonPathParserError, jp_exceptions.JsonPathLexerError, Exception) as exc:
+        raise errors.UsageError(f"invalid jsonpath expression {expr!r}: {exc}") from exc
+    values = [match.value for match in compiled.find(data)]
+    lines = []
+    for value in values:
+        if isinstance(value, dict | list):
+            lines.append(yamlio.dump_json(value).rstrip("\n"))
+        elif isinstance(value, bool):
+            lines.append("true" if value else "false")
+        elif value is None:
+            lines.append("null")
+        else:
+            lines.append(str(value))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def format_error(exc: errors.MeshctlError) -> str:
+    """The stderr text of an error: ``error:`` line, context lines (caret for paths), ``hint:`` line."""
+    lines = [f"error: {exc.message}"]
+    if isinstance(exc, errors.PathError) and exc.path and exc.segment_start is not None:
+        start = exc.segment_start
+        end = exc.segment_end if exc.segment_end is not None and exc.segment_end > start else start + 1
+        lines.append(f"  {exc.path}")
+        lines.append("  " + " " * _display_width(exc.path[:start]) + "^" * max(1, _display_width(exc.path[start:end])))
+    lines.extend(f"  {line}" for line in exc.context)
+    if exc.hint:
+        lines.append(f"hint: {exc.hint}")
+    return "\n".join(lines) + "\n"
+
+
+def _display_width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

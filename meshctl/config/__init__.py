@@ -1,0 +1,1 @@
+"""Configuration: IstioOperator input, profiles, layering, the path grammar and validation (pure, no cluster)."""

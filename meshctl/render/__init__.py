@@ -1,0 +1,1 @@
+"""Rendering: effective configuration to ordered Kubernetes objects (pure and deterministic)."""

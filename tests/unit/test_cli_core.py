@@ -1,0 +1,89 @@
+"""The CLI skeleton: global options, the error model and exit codes, the output contract."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from meshctl import __version__, errors
+from meshctl.cli import output
+from tests.helpers import run_cli
+
+
+def test_version_flag_prints_client_version_on_stdout() -> None:
+    result = run_cli("--version")
+    assert result.stdout == f"meshctl {__version__}\n"
+    assert result.stderr == ""
+
+
+def test_unknown_command_is_a_usage_error_with_hint() -> None:
+    result = run_cli("no-such-command", expect=2)
+    assert result.stderr.splitlines()[0] == "error: No such command 'no-such-command'."
+    assert result.stderr.splitlines()[-1].startswith("hint: run 'meshctl --help'")
+    assert result.stdout == ""
+
+
+def test_unknown_flag_is_a_usage_error() -> None:
+    result = run_cli("--no-such-flag", expect=2)
+    assert "No such option: --no-such-flag" in result.stderr
+
+
+def test_help_does_not_import_kubernetes() -> None:
+    code = (
+        "import sys\n"
+        "from meshctl.cli import app\n"
+        "try:\n"
+        "    app.run(['--help'])\n"
+        "finally:\n"
+        "    sys.stdout.flush()\n"
+        "print('LOADED' if 'kubernetes' in sys.modules else 'CLEAN', file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stderr.strip().splitlines()[-1] == "CLEAN"
+    assert "Usage: meshctl" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (errors.InputError("bad input"), 3),
+        (errors.ClusterError("unreachable"), 4),
+        (errors.ReadinessTimeout("slow"), 5),
+        (errors.VerificationFailed("missing"), 6),
+        (errors.Aborted("declined"), 7),
+        (errors.OwnershipConflict("owned"), 8),
+        (errors.UsageError("wrong"), 2),
+    ],
+)
+def test_errors_map_to_documented_exit_codes(error: errors.MeshctlError, code: int) -> None:
+    assert error.exit_code == code
+    assert output.format_error(error).startswith(f"error: {error.message}\n")
+
+
+def test_path_error_draws_a_caret_under_the_bad_segment() -> None:
+    exc = errors.PathError(
+        "no such key",
+        path="components.pilto.enabled",
+        segment_start=11,
+        segment_end=16,
+        hint="did you mean components.pilot?",
+    )
+    text = output.format_error(exc)
+    lines = text.splitlines()
+    assert lines[0] == "error: no such key"
+    assert lines[1] == "  components.pilto.enabled"
+    assert lines[2] == "  " + " " * 11 + "^^^^^"
+    assert lines[3] == "hint: did you mean components.pilot?"
+
+
+def test_output_formats() -> None:
+    data = {"spec": {"hub": "docker.io/istio", "tag": "1.30", "list": [1, {"a": True}]}}
+    assert output.format_data(data, "json").startswith("{\n")
+    assert output.format_data(data, "yaml").splitlines()[1] == "  hub: docker.io/istio"
+    assert output.format_data(data, "jsonpath", "{.spec.tag}") == "1.30\n"
+    assert output.format_data(data, "jsonpath", "{.spec.list[1].a}") == "true\n"
+    with pytest.raises(errors.UsageError):
+        output.parse_output_format("xml", allowed=("yaml", "json"))
+    assert output.parse_output_format("jsonpath={.a}", allowed=("yaml", "jsonpath")) == ("jsonpath", "{.a}")
