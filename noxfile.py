@@ -30,3 +30,9 @@ def tests(session: nox.Session) -> None:
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
     session.run("coverage", "report", f"--fail-under={COVERAGE_FLOOR}")
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """End-to-end tests on a kind cluster; they skip with the reason when Docker or kind is unavailable."""
+    session.run("pytest", "-m", "e2e", "-rs", "tests/e2e", *session.posargs)

@@ -1,0 +1,5 @@
+"""``python -m meshctl`` runs the CLI."""
+
+from meshctl.cli.app import main
+
+main()
