@@ -131,10 +131,11 @@ def _root(
 
 def _register() -> None:
     # Command modules import this module for `command`, so they are registered after `app` exists.
-    from meshctl.cli import manifest, profile
+    from meshctl.cli import manifest, profile, version
 
     profile.register(app)
     manifest.register(app)
+    version.register(app)
 
 
 _register()
@@ -165,9 +166,9 @@ def run(argv: Sequence[str]) -> int:
         env.stderr.write("error: interrupted\n")
         return errors.ExitCode.INTERRUPTED
     except errors.MeshctlError as exc:
+        env.stderr.write(output.format_error(exc))
         if env.traceback:
             tb.print_exc(file=env.stderr)
-        env.stderr.write(output.format_error(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         env.stderr.write("error: interrupted\nhint: rerun the same command to complete what was started\n")
@@ -176,10 +177,10 @@ def run(argv: Sequence[str]) -> int:
         # The reader went away (e.g. `| head`); not an error of ours.
         return errors.ExitCode.OK
     except Exception as exc:  # the one place that turns bugs into exit 70
+        env.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
         if env.traceback:
             tb.print_exc(file=env.stderr)
-        env.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
-        if not env.traceback:
+        else:
             env.stderr.write("hint: this is a bug in meshctl; rerun with --traceback and report the output\n")
         return errors.ExitCode.INTERNAL
     if isinstance(result, int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -87,3 +88,42 @@ def test_output_formats() -> None:
     with pytest.raises(errors.UsageError):
         output.parse_output_format("xml", allowed=("yaml", "json"))
     assert output.parse_output_format("jsonpath={.a}", allowed=("yaml", "jsonpath")) == ("jsonpath", "{.a}")
+
+
+def test_version_client_only() -> None:
+    from meshctl import ISTIO_VERSION
+
+    assert run_cli("version").stdout == f"client version: {ISTIO_VERSION} (meshctl {__version__})\n"
+    assert run_cli("version", "--short").stdout == f"{ISTIO_VERSION}\n"
+    doc = json.loads(run_cli("version", "-o", "json").stdout)
+    assert doc == {"clientVersion": {"version": ISTIO_VERSION, "meshctlVersion": __version__}}
+    assert run_cli("version", "-o", "jsonpath={.clientVersion.meshctlVersion}").stdout == f"{__version__}\n"
+
+
+def test_bad_output_format_is_a_usage_error_naming_the_choices() -> None:
+    result = run_cli("version", "-o", "xml", expect=2)
+    assert result.stderr == "error: unknown output format 'xml'\nhint: use one of: yaml, json, jsonpath=EXPR\n"
+    assert result.stdout == ""
+
+
+def test_global_options_are_accepted_after_the_command() -> None:
+    result = run_cli("version", "--short", "-q", "-vv", "--no-color", "--context", "x", "--kubeconfig", "/nonexistent")
+    assert result.stdout.strip() == run_cli("-q", "version", "--short").stdout.strip()
+
+
+def test_internal_errors_exit_70_and_traceback_only_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from meshctl.cli import version as version_cmd
+
+    def boom() -> dict[str, object]:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(version_cmd, "client_version_info", boom)
+    result = run_cli("version", expect=70)
+    assert result.stderr.splitlines() == [
+        "error: internal error: RuntimeError: kaboom",
+        "hint: this is a bug in meshctl; rerun with --traceback and report the output",
+    ]
+    traced = run_cli("version", "--traceback", expect=70)
+    assert traced.stderr.splitlines()[0] == "error: internal error: RuntimeError: kaboom"
+    assert "Traceback (most recent call last)" in traced.stderr
+    assert traced.stderr.rstrip().endswith("RuntimeError: kaboom")
