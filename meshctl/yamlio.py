@@ -18,6 +18,11 @@ _BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumpe
 class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
     """Safe dumper with block-style multi-line strings (sequences are not indented under their key)."""
 
+    def ignore_aliases(self, data: Any) -> bool:
+        # A value shared by two places of a tree is written out twice: anchors and aliases (&id001 / *id001)
+        # are valid YAML, but kubectl users and reviewers of manifests should never have to resolve them.
+        return True
+
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     # Literal blocks cannot hold trailing spaces on a line or some control characters; fall back to quoting.
