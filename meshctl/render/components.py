@@ -1,0 +1,327 @@
+"""The component table, which components an effective configuration enables, and what their templates see.
+
+One row per component kind (``rendering.md`` §2, ``istio-manifest-inventory.md`` §1.2): its IstioOperator key, the
+``operator.istio.io/component`` label value, the progress name, the template directory under ``manifests/``, the
+chart name of the ``helm.sh/chart`` label, the values root, and the main workload the ``k8s`` settings patch.
+Gateways and add-ons render once per *instance* (gateway entry, add-on); everything else once.
+
+The template context is the one ``docs/dev/templates.md`` defines. Values trees are merged with structural sharing
+(nothing downstream mutates them), and the merged defaults of a component are computed once per render, so a
+thousand gateways cost one values merge, not a thousand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import meshctl
+from meshctl import errors
+from meshctl.config import layering
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe: plain data only
+
+ISTIO_VERSION = meshctl.ISTIO_VERSION
+"""The Istio version the templates render (``app.kubernetes.io/version``, chart label, ``istio_version``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Component:
+    """One row of the component table."""
+
+    key: str  # IstioOperator key: spec.components.<key> (or spec.addonComponents.<key> for add-ons)
+    label: str  # operator.istio.io/component value; also the -o DIR file name and the --component name
+    progress_name: str  # the name install prints ("✔ Istiod installed")
+    template_dir: str  # directory under manifests/
+    chart: str  # helm.sh/chart is <chart>-<istio version>
+    values_root: str  # dotted path of this component's values (gateway/add-on templates see it as gateway/addon)
+    workload_kind: str | None  # main workload the k8s settings patch (None: only overlays apply)
+    workload_name: str  # main workload name; "{rev_suffix}", "{name}" are filled in per instance
+    container: str | None  # main container; None: the workload's first container
+    kind: str = "single"  # "single", "gateway" (a list of entries) or "addon"
+
+    @property
+    def config_path(self) -> str:
+        """Where this component lives in the IstioOperator spec (for messages)."""
+        return f"addonComponents.{self.key}" if self.kind == "addon" else f"components.{self.key}"
+
+
+BASE = Component("base", "Base", "Istio core", "base", "base", "global", None, "", None)
+PILOT = Component(
+    "pilot", "Pilot", "Istiod", "pilot", "istiod", "pilot", "Deployment", "istiod{rev_suffix}", "discovery"
+)
+CNI = Component("cni", "Cni", "CNI", "cni", "cni", "cni", "DaemonSet", "istio-cni-node", "install-cni")
+ZTUNNEL = Component(
+    "ztunnel", "Ztunnel", "Ztunnel", "ztunnel", "ztunnel", "ztunnel", "DaemonSet", "ztunnel", "istio-proxy"
+)
+INGRESS = Component(
+    "ingressGateways",
+    "IngressGateways",
+    "Ingress gateways",
+    "gateway",
+    "istio-ingress",
+    "gateways.istio-ingressgateway",
+    "Deployment",
+    "{name}",
+    "istio-proxy",
+    kind="gateway",
+)
+EGRESS = Component(
+    "egressGateways",
+    "EgressGateways",
+    "Egress gateways",
+    "gateway",
+    "istio-egress",
+    "gateways.istio-egressgateway",
+    "Deployment",
+    "{name}",
+    "istio-proxy",
+    kind="gateway",
+)
+PROMETHEUS = Component(
+    "prometheus", "AddonComponents", "Addons", "addons/prometheus", "prometheus", "prometheus", "Deployment",
+    "prometheus", None, kind="addon",
+)  # fmt: skip
+GRAFANA = Component(
+    "grafana", "AddonComponents", "Addons", "addons/grafana", "grafana", "grafana", "Deployment",
+    "grafana", None, kind="addon",
+)  # fmt: skip
+KIALI = Component(
+    "kiali", "AddonComponents", "Addons", "addons/kiali", "kiali", "kiali", "Deployment",
+    "kiali", None, kind="addon",
+)  # fmt: skip
+TRACING = Component(
+    "tracing", "AddonComponents", "Addons", "addons/jaeger", "jaeger", "tracing", "Deployment",
+    "jaeger", None, kind="addon",
+)  # fmt: skip
+
+#: Every component in the tie-break order of ``rendering.md`` §6 (add-ons in their documented order).
+COMPONENTS: tuple[Component, ...] = (BASE, PILOT, CNI, ZTUNNEL, INGRESS, EGRESS, PROMETHEUS, GRAFANA, KIALI, TRACING)
+ADDONS: tuple[Component, ...] = tuple(c for c in COMPONENTS if c.kind == "addon")
+
+#: The component names of ``--component`` and ``-o DIR`` files, in order.
+LABELS: tuple[str, ...] = tuple(dict.fromkeys(c.label for c in COMPONENTS))
+
+
+def resolve_label(name: str) -> str:
+    """The label value a ``--component`` name means (case-insensitive; IstioOperator keys also accepted).
+
+    ``pilot``, ``Pilot`` and ``PILOT`` mean ``Pilot``; ``ingressGateways`` means ``IngressGateways``;
+    ``addonComponents`` and an add-on's own name (``kiali``) mean ``AddonComponents``.
+    """
+    wanted = name.strip().lower()
+    for component in COMPONENTS:
+        if wanted in (component.label.lower(), component.key.lower()):
+            return component.label
+    if wanted == "addoncomponents":
+        return "AddonComponents"
+    raise errors.UsageError(
+        f"unknown component {name!r}",
+        hint=f"valid components: {', '.join(LABELS)}",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Instance:
+    """One rendering unit: a component, or one gateway entry, or one add-on."""
+
+    component: Component
+    spec: Mapping[str, Any]  # the IstioOperator entry (may be empty)
+    namespace: str
+    name: str  # the gateway's name; the component key otherwise
+    where: str  # config path of the entry, for messages: components.ingressGateways[1]
+
+    @property
+    def k8s(self) -> Mapping[str, Any]:
+        k8s = self.spec.get("k8s")
+        return k8s if isinstance(k8s, Mapping) else {}
+
+    def workload_name(self, revision: str) -> str:
+        return self.component.workload_name.format(rev_suffix=f"-{revision}" if revision else "", name=self.name)
+
+
+def _is_on(entry: Any) -> bool:
+    """A present entry counts as enabled unless ``enabled`` is false (``config.md`` §1)."""
+    return isinstance(entry, Mapping) and entry.get("enabled") is not False
+
+
+def _get(tree: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = tree
+    for key in dotted.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def enabled_instances(config: layering.EffectiveConfig) -> list[Instance]:
+    """Every instance the configuration enables, in component order (gateways in list order)."""
+    spec = config.spec
+    comps = spec.get("components") or {}
+    addons = spec.get("addonComponents") or {}
+    istio_ns = config.istio_namespace
+    instances: list[Instance] = []
+    for component in COMPONENTS:
+        if component.kind == "single":
+            entry = comps.get(component.key)
+            if isinstance(entry, Mapping) and _is_on(entry):
+                instances.append(
+                    Instance(component, entry, entry.get("namespace") or istio_ns, component.key, component.config_path)
+                )
+        elif component.kind == "gateway":
+            forced = _get(config.values, f"{component.values_root}.enabled") is True
+            entries = comps.get(component.key) or []
+            if not isinstance(entries, Sequence) or isinstance(entries, str):
+                raise errors.RenderError(f"{component.config_path} must be a list of gateways")
+            for index, entry in enumerate(entries):
+                where = f"{component.config_path}[{index}]"
+                if not isinstance(entry, Mapping):
+                    raise errors.RenderError(f"{where} must be a map describing one gateway")
+                if not (forced or entry.get("enabled") is not False):
+                    continue
+                name = entry.get("name")
+                if not name or not isinstance(name, str):
+                    raise errors.RenderError(f"{where}: a gateway needs a name", hint=f"set {where}.name")
+                instances.append(Instance(component, entry, entry.get("namespace") or istio_ns, name, where))
+        else:
+            entry = addons.get(component.key)
+            if isinstance(entry, Mapping) and _is_on(entry):
+                instances.append(
+                    Instance(component, entry, entry.get("namespace") or istio_ns, component.key, component.config_path)
+                )
+    return instances
+
+
+# --- values and context -------------------------------------------------------------------------------------------
+
+
+def merge_shared(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """``overlay`` merged into ``base`` (maps merge, lists and scalars replace), sharing unmerged subtrees.
+
+    No copies: the result refers to the inputs' subtrees wherever it does not need a merged map. That is safe
+    because values trees are read-only from here on (templates read them; objects are parsed from template text).
+    """
+    merged = dict(base)
+    for key, value in overlay.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge_shared(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@functools.cache
+def load_values_file(path: Path) -> Mapping[str, Any]:
+    """A values file, parsed once per process (missing file: empty). Never mutate the result."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise errors.RenderError(f"values file {path} cannot be read: {exc.strerror}") from exc
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is the (C) safe loader
+    except yaml.YAMLError as exc:
+        raise errors.RenderError(f"values file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise errors.RenderError(f"values file {path} must hold a map of values")
+    return data
+
+
+@functools.cache
+def _default_values(root: Path, template_dir: str) -> Mapping[str, Any]:
+    return merge_shared(load_values_file(root / "values.yaml"), load_values_file(root / template_dir / "values.yaml"))
+
+
+def component_values(root: Path, component: Component, effective_values: Mapping[str, Any]) -> dict[str, Any]:
+    """``manifests/values.yaml`` ← ``manifests/<dir>/values.yaml`` ← the effective values (user values win)."""
+    return merge_shared(_default_values(root, component.template_dir), effective_values)
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def gateway_values(instance: Instance, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``gateway`` context of one entry: the kind's defaults and user values, then the entry's own settings."""
+    component = instance.component
+    entry = instance.spec
+    k8s = instance.k8s
+    own: dict[str, Any] = {
+        "name": instance.name,
+        "labels": dict(entry.get("label") or {}),
+        "kind": "ingress" if component is INGRESS else "egress",
+    }
+    service = k8s.get("service")
+    if isinstance(service, Mapping) and service.get("ports") is not None:
+        own["ports"] = service["ports"]
+    for key in ("hub", "tag"):
+        if entry.get(key) not in (None, ""):
+            own[key] = entry[key]
+    hpa = k8s.get("hpaSpec")
+    if isinstance(hpa, Mapping):
+        if hpa.get("minReplicas") is not None:
+            own["autoscaleMin"] = hpa["minReplicas"]
+        if _positive_int(hpa.get("maxReplicas")):
+            own["autoscaleMax"] = hpa["maxReplicas"]
+    if _positive_int(k8s.get("replicaCount")):
+        own["replicaCount"] = k8s["replicaCount"]
+    defaults = _get(values, component.values_root)
+    return merge_shared(defaults if isinstance(defaults, Mapping) else {}, own)
+
+
+def addon_values(instance: Instance, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``addon`` context: ``values.<addon>`` with the entry's ``hub``/``tag`` over it."""
+    own = {key: instance.spec[key] for key in ("hub", "tag") if instance.spec.get(key) not in (None, "")}
+    defaults = _get(values, instance.component.values_root)
+    return merge_shared(defaults if isinstance(defaults, Mapping) else {}, own)
+
+
+def owner_name(config: layering.EffectiveConfig) -> str:
+    """The IstioOperator's ``metadata.name``, or ``unknown`` (the ``owning-resource`` label)."""
+    meta = config.iop.get("metadata") or {}
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    return str(name) if name else "unknown"
+
+
+def build_context(config: layering.EffectiveConfig, instance: Instance, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything a template sees (``docs/dev/templates.md``), for one instance with its component's values."""
+    component = instance.component
+    revision = config.revision
+    context: dict[str, Any] = {
+        "values": values,
+        "component": {
+            "name": component.label,
+            "key": component.key,
+            "namespace": instance.namespace,
+            "spec": instance.spec,
+        },
+        "namespace": instance.namespace,
+        "istio_namespace": config.istio_namespace,
+        "revision": revision,
+        "rev_suffix": f"-{revision}" if revision else "",
+        "rev_label": revision or "default",
+        "istio_version": ISTIO_VERSION,
+        "owner_name": owner_name(config),
+    }
+    if component.kind == "gateway":
+        context["gateway"] = gateway_values(instance, values)
+    elif component.kind == "addon":
+        context["addon"] = addon_values(instance, values)
+    return context
+
+
+def by_label(instances: Iterable[Instance]) -> dict[str, list[Instance]]:
+    """Instances grouped by component label, in component order."""
+    grouped: dict[str, list[Instance]] = {}
+    for instance in instances:
+        grouped.setdefault(instance.component.label, []).append(instance)
+    return grouped

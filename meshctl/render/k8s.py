@@ -1,0 +1,359 @@
+"""Component ``k8s`` settings and ``overlays`` applied to rendered objects (``rendering.md`` §4).
+
+istioctl applies these as strategic merge patches and silently ignores a setting whose target object does not
+exist, an overlay that matches no object, and a patch path that matches nothing. meshctl applies the same
+changes with plain, documented merge rules, and reports each of those mistakes as an error (exit 3) that names the
+setting, the object it looked for and what the component has instead.
+
+Order: the settings in the order of the table in ``rendering.md`` §4, then overlays in list order, each overlay's
+patches in order. Values taken from the configuration are copied into objects, so no two objects (and no object
+and the configuration) share a subtree.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from meshctl import errors
+from meshctl.config import paths
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: Every ``k8s`` setting meshctl applies, in application order. Anything else under ``k8s`` is an error here
+#: (upstream's ``volumes``/``volumeMounts`` are accepted by its API and never applied).
+SETTINGS: tuple[str, ...] = (
+    "resources",
+    "readinessProbe",
+    "env",
+    "imagePullPolicy",
+    "affinity",
+    "nodeSelector",
+    "tolerations",
+    "priorityClassName",
+    "securityContext",
+    "podAnnotations",
+    "replicaCount",
+    "strategy",
+    "hpaSpec",
+    "podDisruptionBudget",
+    "serviceAnnotations",
+    "service",
+    "overlays",
+)
+
+_CONTAINER_SETTINGS = ("resources", "readinessProbe", "env", "imagePullPolicy")
+_POD_SETTINGS = ("affinity", "nodeSelector", "tolerations", "priorityClassName", "securityContext", "podAnnotations")
+_WORKLOAD_SETTINGS = (*_CONTAINER_SETTINGS, *_POD_SETTINGS, "replicaCount", "strategy")
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """What the settings of one component instance patch.
+
+    ``workload_kind``/``workload_name``/``container`` name the main workload (container ``None``: the first one);
+    the Service, HorizontalPodAutoscaler and PodDisruptionBudget share the workload's name. ``where`` is the
+    instance's configuration path (``components.pilot``), used in every message. ``service_ports_in_values``:
+    the gateway templates already rendered ``k8s.service.ports`` (container and Service ports), so the Service
+    patch leaves ports alone.
+    """
+
+    where: str
+    label: str
+    workload_kind: str | None
+    workload_name: str
+    container: str | None
+    service_ports_in_values: bool = False
+
+
+def apply(objects: list[dict[str, Any]], k8s: Mapping[str, Any], target: Target) -> None:
+    """Apply every ``k8s`` setting, then the overlays, to ``objects`` (the instance's rendered objects, in place)."""
+    unknown = [key for key in k8s if key not in SETTINGS]
+    if unknown:
+        raise errors.RenderError(
+            f"{target.where}.k8s.{unknown[0]} is not a k8s setting meshctl applies",
+            hint=f"k8s settings: {', '.join(SETTINGS)}",
+        )
+    for key in SETTINGS[:-1]:
+        value = k8s.get(key)
+        if value is None:
+            continue
+        _APPLIERS[key](objects, value, target, f"{target.where}.k8s.{key}")
+    overlays = k8s.get("overlays")
+    if overlays is not None:
+        apply_overlays(objects, overlays, target)
+
+
+# --- finding targets ------------------------------------------------------------------------------------------------
+
+
+def _find(objects: Sequence[dict[str, Any]], kind: str, name: str) -> list[dict[str, Any]]:
+    return [o for o in objects if o.get("kind") == kind and (o.get("metadata") or {}).get("name") == name]
+
+
+def _names_of(objects: Sequence[dict[str, Any]], kind: str) -> list[str]:
+    return [str((o.get("metadata") or {}).get("name")) for o in objects if o.get("kind") == kind]
+
+
+def _target_object(
+    objects: Sequence[dict[str, Any]], kind: str, name: str, setting: str, target: Target
+) -> dict[str, Any]:
+    found = _find(objects, kind, name)
+    if found:
+        return found[0]
+    others = _names_of(objects, kind)
+    if others:
+        hint = f"{kind}s of {target.label} here: {', '.join(others)}"
+    elif kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget"):
+        hint = (
+            "this configuration renders no "
+            + kind
+            + " for it (autoscaling off, or fewer than 2 minimum replicas); remove the setting or enable that first"
+        )
+    else:
+        hint = f"{target.label} renders no {kind}; remove the setting"
+    raise errors.RenderError(f"{setting}: there is no {kind} {name} to apply it to", hint=hint)
+
+
+def _workload(objects: Sequence[dict[str, Any]], setting: str, target: Target) -> dict[str, Any]:
+    if target.workload_kind is None:
+        raise errors.RenderError(
+            f"{setting}: {target.label} has no workload to apply it to", hint="only overlays apply to this component"
+        )
+    return _target_object(objects, target.workload_kind, target.workload_name, setting, target)
+
+
+def _pod_spec(workload: dict[str, Any], setting: str) -> dict[str, Any]:
+    template = workload.setdefault("spec", {}).setdefault("template", {})
+    pod_spec = template.setdefault("spec", {})
+    if not isinstance(pod_spec, dict):
+        raise errors.RenderError(f"{setting}: the pod template of {workload['kind']} {_name(workload)} is not a map")
+    return pod_spec
+
+
+def _container(workload: dict[str, Any], setting: str, target: Target) -> dict[str, Any]:
+    containers = _pod_spec(workload, setting).get("containers") or []
+    for container in containers:
+        if isinstance(container, dict) and target.container in (None, container.get("name")):
+            return container
+    wanted = f"container {target.container}" if target.container else "a container"
+    raise errors.RenderError(f"{setting}: {workload['kind']} {_name(workload)} has no {wanted}")
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name"))
+
+
+# --- merge helpers --------------------------------------------------------------------------------------------------
+
+
+def deep_merge_into(base: dict[str, Any], overlay: Mapping[str, Any]) -> None:
+    """Merge ``overlay`` into ``base`` in place: maps merge key by key, lists and scalars replace (copied)."""
+    for key, value in overlay.items():
+        current = base.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            deep_merge_into(current, value)
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+def _require_map(value: Any, setting: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise errors.RenderError(f"{setting} must be a map")
+    return value
+
+
+def _require_list(value: Any, setting: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise errors.RenderError(f"{setting} must be a list")
+    return value
+
+
+# --- the settings ---------------------------------------------------------------------------------------------------
+
+
+def _merge_container_field(field: str) -> Any:
+    def applier(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+        container = _container(_workload(objects, setting, target), setting, target)
+        current = container.get(field)
+        if not isinstance(current, dict):
+            current = {}
+            container[field] = current
+        deep_merge_into(current, _require_map(value, setting))
+
+    return applier
+
+
+def _apply_env(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+    container = _container(_workload(objects, setting, target), setting, target)
+    env = container.get("env")
+    if not isinstance(env, list):
+        env = []
+        container["env"] = env
+    for i, item in enumerate(_require_list(value, setting)):
+        if not isinstance(item, Mapping) or not item.get("name"):
+            raise errors.RenderError(f"{setting}[{i}] must be a map with a name")
+        replaced = False
+        for j, existing in enumerate(env):
+            if isinstance(existing, dict) and existing.get("name") == item["name"]:
+                env[j] = copy.deepcopy(dict(item))
+                replaced = True
+                break
+        if not replaced:
+            env.append(copy.deepcopy(dict(item)))
+
+
+def _apply_image_pull_policy(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+    _container(_workload(objects, setting, target), setting, target)["imagePullPolicy"] = value
+
+
+def _set_pod_field(field: str) -> Any:
+    def applier(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+        _pod_spec(_workload(objects, setting, target), setting)[field] = copy.deepcopy(value)
+
+    return applier
+
+
+def _apply_pod_annotations(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+    workload = _workload(objects, setting, target)
+    template = workload.setdefault("spec", {}).setdefault("template", {})
+    meta = template.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
+        template["metadata"] = meta
+    annotations = meta.get("annotations")
+    if not isinstance(annotations, dict):
+        annotations = {}
+        meta["annotations"] = annotations
+    annotations.update({str(k): v for k, v in _require_map(value, setting).items()})
+
+
+def _set_workload_field(field: str, deployment_only_hint: str) -> Any:
+    def applier(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+        workload = _workload(objects, setting, target)
+        if workload.get("kind") != "Deployment":
+            raise errors.RenderError(
+                f"{setting}: {workload.get('kind')} {_name(workload)} has no spec.{field}", hint=deployment_only_hint
+            )
+        workload.setdefault("spec", {})[field] = copy.deepcopy(value)
+
+    return applier
+
+
+def _apply_hpa(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+    hpa = _target_object(objects, "HorizontalPodAutoscaler", target.workload_name, setting, target)
+    spec = hpa.setdefault("spec", {})
+    deep_merge_into(spec, _require_map(value, setting))
+
+
+def _apply_pdb(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+    patch = _require_map(value, setting)
+    if patch.get("minAvailable") is not None and patch.get("maxUnavailable") is not None:
+        raise errors.RenderError(
+            f"{setting} sets both minAvailable and maxUnavailable", hint="a PodDisruptionBudget takes only one of them"
+        )
+    pdb = _target_object(objects, "PodDisruptionBudget", target.workload_name, setting, target)
+    spec = pdb.setdefault("spec", {})
+    deep_merge_into(spec, patch)
+    # Kubernetes rejects a budget with both; keep the one the user set (istioctl writes `minAvailable: null`).
+    if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+        dropped = "minAvailable" if patch.get("maxUnavailable") is not None else "maxUnavailable"
+        del spec[dropped]
+
+
+def _apply_service_annotations(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+    service = _target_object(objects, "Service", target.workload_name, setting, target)
+    meta = service.setdefault("metadata", {})
+    annotations = meta.get("annotations")
+    if not isinstance(annotations, dict):
+        annotations = {}
+        meta["annotations"] = annotations
+    annotations.update({str(k): v for k, v in _require_map(value, setting).items()})
+
+
+def _apply_service(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+    patch = dict(_require_map(value, setting))
+    if target.service_ports_in_values:
+        patch.pop("ports", None)  # already rendered from the values (container ports follow them too)
+        if not patch:
+            return
+    service = _target_object(objects, "Service", target.workload_name, setting, target)
+    deep_merge_into(service.setdefault("spec", {}), patch)
+
+
+_APPLIERS: dict[str, Any] = {
+    "resources": _merge_container_field("resources"),
+    "readinessProbe": _merge_container_field("readinessProbe"),
+    "env": _apply_env,
+    "imagePullPolicy": _apply_image_pull_policy,
+    "affinity": _set_pod_field("affinity"),
+    "nodeSelector": _set_pod_field("nodeSelector"),
+    "tolerations": _set_pod_field("tolerations"),
+    "priorityClassName": _set_pod_field("priorityClassName"),
+    "securityContext": _set_pod_field("securityContext"),
+    "podAnnotations": _apply_pod_annotations,
+    "replicaCount": _set_workload_field(
+        "replicas", "replicaCount applies to Deployments (a DaemonSet runs one per node)"
+    ),
+    "strategy": _set_workload_field("strategy", "strategy applies to Deployments; use k8s.overlays for updateStrategy"),
+    "hpaSpec": _apply_hpa,
+    "podDisruptionBudget": _apply_pdb,
+    "serviceAnnotations": _apply_service_annotations,
+    "service": _apply_service,
+}
+
+
+# --- overlays -------------------------------------------------------------------------------------------------------
+
+
+def overlay_value(value: Any) -> Any:
+    """The value a patch sets: a multi-line string that parses as a YAML mapping becomes that mapping.
+
+    Upstream does this so a block of YAML can be given as a string; meshctl limits it to multi-line strings, so
+    a one-line string such as ``"a: b"`` (an annotation value, a command-line argument) stays a string.
+    """
+    if isinstance(value, str) and "\n" in value.strip():
+        try:
+            parsed = yaml.load(value, Loader=_Loader)  # noqa: S506 - _Loader is the (C) safe loader
+        except yaml.YAMLError:
+            return value
+        if isinstance(parsed, dict):
+            return parsed
+    return copy.deepcopy(value)
+
+
+def apply_overlays(objects: list[dict[str, Any]], overlays: Any, target: Target) -> None:
+    """Apply ``k8s.overlays`` to the instance's objects; each overlay must match an object, each patch its path."""
+    base = f"{target.where}.k8s.overlays"
+    for i, overlay in enumerate(_require_list(overlays, base)):
+        where = f"{base}[{i}]"
+        overlay = _require_map(overlay, where)
+        kind, name = overlay.get("kind"), overlay.get("name")
+        if not kind or not name:
+            raise errors.RenderError(f"{where} needs a kind and a name", hint="e.g. kind: Deployment, name: istiod")
+        matches = _find(objects, str(kind), str(name))
+        if not matches:
+            others = _names_of(objects, str(kind))
+            kinds = sorted({str(o.get("kind")) for o in objects})
+            hint: str | None = f"{target.label} renders these kinds: {', '.join(kinds)}" if kinds else None
+            if others:
+                hint = f"{kind}s of {target.label} here: {', '.join(others)}"
+            raise errors.RenderError(f"{where}: {target.label} has no {kind} {name}", hint=hint)
+        patches = overlay.get("patches") or []
+        for j, patch in enumerate(_require_list(patches, f"{where}.patches")):
+            patch_where = f"{where}.patches[{j}]"
+            patch = _require_map(patch, patch_where)
+            text = patch.get("path")
+            if not isinstance(text, str) or not text.strip():
+                raise errors.RenderError(f"{patch_where} needs a path", hint="e.g. spec.template.spec.hostNetwork")
+            path = paths.parse_path(text, paths.Mode.OVERLAY, source=paths.Source(f"{patch_where}.path", text))
+            value = patch.get("value")
+            for obj in matches:
+                if value is None:
+                    paths.delete_value(obj, path)
+                else:
+                    paths.set_value(obj, path, overlay_value(value))
