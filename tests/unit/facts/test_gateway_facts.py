@@ -1,0 +1,727 @@
+"""Facts of the ingress and egress gateways, object by object.
+
+The tables below are written from ``../shared/reference/istio-manifest-inventory.md`` §2.3 (objects, Deployment,
+Service), §1.4 (demo, ambient, openshift) and §4 (inputs that change gateways), not from any golden file, so a
+template change that breaks a fact fails here even if a golden was refreshed along with it. Where the reference
+records an upstream quirk (no namespace on the RoleBinding subject, ``annotations: null``, both-null node affinity),
+the tests pin the clean object instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import kubernetes_validate.utils
+import pytest
+import yaml
+
+from meshctl.render import templates
+
+REPO = Path(__file__).resolve().parents[3]
+MANIFESTS = REPO / "manifests"
+
+KUBERNETES_VERSIONS = sorted(
+    {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
+    key=lambda v: tuple(map(int, v.split("."))),
+)
+
+# --------------------------------------------------------------------------------------------------------------
+# Fact tables (reference §2.3)
+
+
+@dataclasses.dataclass(frozen=True)
+class GatewayKind:
+    kind: str  # ingress | egress
+    name: str
+    component: str
+    selector: dict[str, str]
+    service_type: str
+    service_ports: tuple[tuple[str, int, int], ...]  # name, port, targetPort (all TCP)
+    container_ports: tuple[int, ...]  # without 15090
+    secret_volumes: tuple[tuple[str, str, str], ...]  # volume, secret, mount path
+
+
+INGRESS = GatewayKind(
+    "ingress",
+    "istio-ingressgateway",
+    "IngressGateways",
+    {"app": "istio-ingressgateway", "istio": "ingressgateway"},
+    "LoadBalancer",
+    (("status-port", 15021, 15021), ("http2", 80, 8080), ("https", 443, 8443)),
+    (15021, 8080, 8443),
+    (
+        ("ingressgateway-certs", "istio-ingressgateway-certs", "/etc/istio/ingressgateway-certs"),
+        ("ingressgateway-ca-certs", "istio-ingressgateway-ca-certs", "/etc/istio/ingressgateway-ca-certs"),
+    ),
+)
+EGRESS = GatewayKind(
+    "egress",
+    "istio-egressgateway",
+    "EgressGateways",
+    {"app": "istio-egressgateway", "istio": "egressgateway"},
+    "ClusterIP",
+    (("http2", 80, 8080), ("https", 443, 8443)),
+    (8080, 8443),
+    (
+        ("egressgateway-certs", "istio-egressgateway-certs", "/etc/istio/egressgateway-certs"),
+        ("egressgateway-ca-certs", "istio-egressgateway-ca-certs", "/etc/istio/egressgateway-ca-certs"),
+    ),
+)
+KINDS = (INGRESS, EGRESS)
+
+OBJECTS = (
+    ("ServiceAccount", "{name}-service-account"),
+    ("Deployment", "{name}"),
+    ("Role", "{name}-sds"),
+    ("RoleBinding", "{name}-sds"),
+    ("HorizontalPodAutoscaler", "{name}"),
+    ("Service", "{name}"),
+)
+
+ARGS = [
+    "proxy",
+    "router",
+    "--domain",
+    "$(POD_NAMESPACE).svc.cluster.local",
+    "--proxyLogLevel=warning",
+    "--proxyComponentLogLevel=misc:error",
+    "--log_output_level=default:info",
+]
+
+# name → literal value (str), or the valueFrom source ("field:<path>", "resource:<resource>"); "{…}" filled per gateway
+ENV = (
+    ("PILOT_CERT_PROVIDER", "istiod"),
+    ("CA_ADDR", "istiod.istio-system.svc:15012"),
+    ("NODE_NAME", "field:spec.nodeName"),
+    ("POD_NAME", "field:metadata.name"),
+    ("POD_NAMESPACE", "field:metadata.namespace"),
+    ("INSTANCE_IP", "field:status.podIP"),
+    ("HOST_IP", "field:status.hostIP"),
+    ("ISTIO_CPU_LIMIT", "resource:limits.cpu"),
+    ("SERVICE_ACCOUNT", "field:spec.serviceAccountName"),
+    ("ISTIO_META_WORKLOAD_NAME", "{name}"),
+    ("ISTIO_META_OWNER", "kubernetes://apis/apps/v1/namespaces/{namespace}/deployments/{name}"),
+    ("ISTIO_META_MESH_ID", "cluster.local"),
+    ("TRUST_DOMAIN", "cluster.local"),
+    ("ISTIO_META_UNPRIVILEGED_POD", "true"),
+    ("ISTIO_META_CLUSTER_ID", "Kubernetes"),
+    ("ISTIO_META_NODE_NAME", "field:spec.nodeName"),
+)
+
+# volume → (source kind, mount path, read-only)
+VOLUMES = (
+    ("workload-socket", "emptyDir", "/var/run/secrets/workload-spiffe-uds", False),
+    ("credential-socket", "emptyDir", "/var/run/secrets/credential-uds", False),
+    ("workload-certs", "emptyDir", "/var/run/secrets/workload-spiffe-credentials", False),
+    ("istio-envoy", "emptyDir", "/etc/istio/proxy", False),
+    ("config-volume", "configMap", "/etc/istio/config", False),
+    ("istiod-ca-cert", "configMap", "/var/run/secrets/istio", False),
+    ("istio-token", "projected", "/var/run/secrets/tokens", True),
+    ("istio-data", "emptyDir", "/var/lib/istio/data", False),
+    ("podinfo", "downwardAPI", "/etc/istio/pod", False),
+)
+
+READINESS = {
+    "httpGet": {"path": "/healthz/ready", "port": 15021, "scheme": "HTTP"},
+    "failureThreshold": 30,
+    "initialDelaySeconds": 1,
+    "periodSeconds": 2,
+    "successThreshold": 1,
+    "timeoutSeconds": 1,
+}
+RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "2000m", "memory": "1024Mi"}}
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+POD_SECURITY = {"runAsUser": 1337, "runAsGroup": 1337, "runAsNonRoot": True}
+
+# Helm overlays of reference §1.4 (what the demo/ambient profiles and the openshift platform give the gateways).
+DEMO_VALUES = {
+    "profile": "demo",
+    "gateways": {
+        "istio-ingressgateway": {
+            "autoscaleEnabled": False,
+            "resources": {"requests": {"cpu": "10m", "memory": "40Mi"}},
+            "ports": [
+                {"port": 15021, "targetPort": 15021, "name": "status-port"},
+                {"port": 80, "targetPort": 8080, "name": "http2"},
+                {"port": 443, "targetPort": 8443, "name": "https"},
+                {"port": 31400, "targetPort": 31400, "name": "tcp"},
+                {"port": 15443, "targetPort": 15443, "name": "tls"},
+            ],
+        },
+        "istio-egressgateway": {"autoscaleEnabled": False, "resources": {"requests": {"cpu": "10m", "memory": "40Mi"}}},
+    },
+}
+AMBIENT_VALUES = {
+    "profile": "ambient",
+    "global": {"variant": "distroless"},
+    "meshConfig": {"defaultConfig": {"proxyMetadata": {"ISTIO_META_ENABLE_HBONE": "true"}}},
+}
+OPENSHIFT_VALUES = {"global": {"platform": "openshift"}}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Rendering (the context of docs/dev/templates.md, built directly)
+
+
+def default_values(values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    shared = yaml.safe_load((MANIFESTS / "values.yaml").read_text(encoding="utf-8"))
+    own = yaml.safe_load((MANIFESTS / "gateway" / "values.yaml").read_text(encoding="utf-8"))
+    return templates.deep_merge(templates.deep_merge(shared, own), values or {})
+
+
+def render_gateway(
+    kind: GatewayKind = INGRESS,
+    *,
+    name: str | None = None,
+    label: Mapping[str, str] | None = None,
+    namespace: str = "istio-system",
+    entry: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
+    revision: str = "",
+) -> list[dict[str, Any]]:
+    """Render one gateway entry as the pipeline does: kind defaults ← user values ← the entry's own settings."""
+    merged = default_values(values)
+    gateway = templates.deep_merge(
+        merged["gateways"][kind.name], {"name": name or kind.name, "labels": dict(label or {}), "kind": kind.kind}
+    )
+    gateway = templates.deep_merge(gateway, entry or {})
+    context = {
+        "values": merged,
+        "gateway": gateway,
+        "component": {"name": kind.component, "key": f"{kind.kind}Gateways", "namespace": namespace, "spec": {}},
+        "namespace": namespace,
+        "istio_namespace": merged["global"]["istioNamespace"],
+        "revision": revision,
+        "rev_suffix": f"-{revision}" if revision else "",
+        "rev_label": revision or "default",
+        "istio_version": "1.30.3",
+        "owner_name": "unknown",
+    }
+    return templates.render_template_dir(MANIFESTS / "gateway", context)
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
+
+
+def the(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    found = by_kind(objects, kind)
+    assert name in found, f"no {kind} {name}; have {sorted(found)}"
+    return found[name]
+
+
+def proxy_container(deployment: Mapping[str, Any]) -> dict[str, Any]:
+    [container] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "istio-proxy"]
+    return container
+
+
+def env_table(container: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The container's env in the notation of the ENV table."""
+    table = []
+    for item in container["env"]:
+        source = item.get("valueFrom")
+        if source is None:
+            table.append((item["name"], item["value"]))
+        elif "fieldRef" in source:
+            table.append((item["name"], f"field:{source['fieldRef']['fieldPath']}"))
+        else:
+            table.append((item["name"], f"resource:{source['resourceFieldRef']['resource']}"))
+    return table
+
+
+def assert_valid(objects: list[dict[str, Any]]) -> None:
+    for obj in objects:
+        for version in KUBERNETES_VERSIONS:
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+@pytest.fixture(scope="module", params=KINDS, ids=lambda k: k.kind)
+def kind(request: pytest.FixtureRequest) -> GatewayKind:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def objects(kind: GatewayKind) -> list[dict[str, Any]]:
+    return render_gateway(kind)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Inventory and labels
+
+
+def test_six_objects_per_gateway(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    inventory = sorted((obj["kind"], obj["metadata"]["name"]) for obj in objects)
+    assert inventory == sorted((k, n.format(name=kind.name)) for k, n in OBJECTS)
+    for obj in objects:
+        assert obj["metadata"]["namespace"] == "istio-system"
+
+
+def test_object_labels(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    for obj in objects:
+        labels = obj["metadata"]["labels"]
+        assert labels.items() >= kind.selector.items(), obj["kind"]
+        assert labels["release"] == "istio"
+        assert labels["istio.io/rev"] == "default"
+        assert labels["app.kubernetes.io/name"] == kind.name
+        assert all(isinstance(v, str) for v in labels.values())
+        assert "annotations" not in obj["metadata"], f"{obj['kind']}: no empty/null annotations"
+
+
+@pytest.mark.parametrize("k8s_version", KUBERNETES_VERSIONS)
+def test_every_object_validates_strictly(k8s_version: str, objects: list[dict[str, Any]]) -> None:
+    for obj in objects:
+        kubernetes_validate.validate(obj, k8s_version, strict=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Deployment
+
+
+def test_deployment_metadata_selector_and_strategy(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    deployment = the(objects, "Deployment", kind.name)
+    assert deployment["apiVersion"] == "apps/v1"
+    assert deployment["metadata"]["labels"]["istio.io/dataplane-mode"] == "none"
+    spec = deployment["spec"]
+    assert "replicas" not in spec, "autoscaling owns the replica count"
+    assert spec["selector"] == {"matchLabels": kind.selector}
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": "25%"}}
+
+
+def test_pod_labels_and_annotations(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    meta = the(objects, "Deployment", kind.name)["spec"]["template"]["metadata"]
+    labels = meta["labels"]
+    assert (
+        labels.items()
+        >= {
+            **kind.selector,
+            "service.istio.io/canonical-name": kind.name,
+            "service.istio.io/canonical-revision": "latest",
+            "istio.io/rev": "default",
+            "sidecar.istio.io/inject": "false",
+            "istio.io/dataplane-mode": "none",
+            "operator.istio.io/component": kind.component,
+            "install.operator.istio.io/owning-resource": "unknown",
+            "release": "istio",
+        }.items()
+    )
+    assert meta["annotations"] == {
+        "istio.io/rev": "default",
+        "prometheus.io/port": "15020",
+        "prometheus.io/scrape": "true",
+        "prometheus.io/path": "/stats/prometheus",
+        "sidecar.istio.io/inject": "false",
+    }
+
+
+def test_prometheus_annotations_follow_prometheus_merge(kind: GatewayKind) -> None:
+    objects = render_gateway(kind, values={"meshConfig": {"enablePrometheusMerge": False}})
+    annotations = the(objects, "Deployment", kind.name)["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {"istio.io/rev": "default", "sidecar.istio.io/inject": "false"}
+
+
+def test_pod_spec(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    pod = the(objects, "Deployment", kind.name)["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == f"{kind.name}-service-account"
+    assert pod["securityContext"] == POD_SECURITY
+    # Upstream writes a node affinity with both terms null when nothing asks for one; the clean object has none.
+    assert "affinity" not in pod
+    assert "tolerations" not in pod
+    assert "nodeSelector" not in pod
+    assert [c["name"] for c in pod["containers"]] == ["istio-proxy"]
+
+
+def test_proxy_container(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    container = proxy_container(the(objects, "Deployment", kind.name))
+    assert container["image"] == "docker.io/istio/proxyv2:1.30.3"
+    assert container["args"] == ARGS
+    assert container["readinessProbe"] == READINESS
+    assert "livenessProbe" not in container
+    assert container["resources"] == RESOURCES
+    assert container["securityContext"] == CONTAINER_SECURITY
+    ports = [(p["containerPort"], p["protocol"], p.get("name")) for p in container["ports"]]
+    assert ports == [(port, "TCP", None) for port in kind.container_ports] + [(15090, "TCP", "http-envoy-prom")]
+
+
+def test_proxy_env_in_order(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    container = proxy_container(the(objects, "Deployment", kind.name))
+    expected = [(name, value.format(name=kind.name, namespace="istio-system")) for name, value in ENV]
+    assert env_table(container) == expected
+
+
+def test_volumes_and_mounts(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    deployment = the(objects, "Deployment", kind.name)
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    mounts = {m["name"]: m for m in proxy_container(deployment)["volumeMounts"]}
+    expected = [(name, source, path, ro) for name, source, path, ro in VOLUMES]
+    expected += [(name, "secret", path, True) for name, _, path in kind.secret_volumes]
+    assert list(volumes) == [row[0] for row in expected]
+    assert list(mounts) == [row[0] for row in expected]
+    for name, source, path, read_only in expected:
+        assert source in volumes[name], name
+        assert mounts[name]["mountPath"] == path
+        assert mounts[name].get("readOnly", False) is read_only, name
+    assert volumes["config-volume"]["configMap"] == {"name": "istio", "optional": True}
+    assert volumes["istiod-ca-cert"]["configMap"] == {"name": "istio-ca-root-cert"}
+    assert volumes["istio-token"]["projected"] == {
+        "sources": [
+            {"serviceAccountToken": {"audience": "istio-ca", "expirationSeconds": 43200, "path": "istio-token"}}
+        ]
+    }
+    assert volumes["podinfo"]["downwardAPI"] == {
+        "items": [
+            {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+            {"path": "annotations", "fieldRef": {"fieldPath": "metadata.annotations"}},
+        ]
+    }
+    for name, secret, _ in kind.secret_volumes:
+        # Optional: a gateway without its legacy certificate secrets must still start.
+        assert volumes[name]["secret"] == {"secretName": secret, "optional": True}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# RBAC, autoscaling, Service
+
+
+def test_service_account(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    account = the(objects, "ServiceAccount", f"{kind.name}-service-account")
+    assert "imagePullSecrets" not in account
+    objects = render_gateway(kind, values={"global": {"imagePullSecrets": ["regcred"]}})
+    account = the(objects, "ServiceAccount", f"{kind.name}-service-account")
+    assert account["imagePullSecrets"] == [{"name": "regcred"}]
+
+
+def test_sds_role_and_binding(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    role = the(objects, "Role", f"{kind.name}-sds")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "watch", "list"]}]
+    binding = the(objects, "RoleBinding", f"{kind.name}-sds")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{kind.name}-sds"}
+    # Upstream leaves the subject's namespace out; the clean object names it.
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": f"{kind.name}-service-account", "namespace": "istio-system"}
+    ]
+
+
+def test_hpa(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    hpa = the(objects, "HorizontalPodAutoscaler", kind.name)
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"] == {
+        "minReplicas": 1,
+        "maxReplicas": 5,
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": kind.name},
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
+            }
+        ],
+    }
+
+
+def test_service(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
+    service = the(objects, "Service", kind.name)
+    spec = service["spec"]
+    assert spec["type"] == kind.service_type
+    assert spec["selector"] == kind.selector
+    ports = [(p["name"], p["port"], p["targetPort"], p.get("protocol", "TCP")) for p in spec["ports"]]
+    assert ports == [(*port, "TCP") for port in kind.service_ports]
+    for optional in ("loadBalancerIP", "loadBalancerSourceRanges", "externalTrafficPolicy", "ipFamilyPolicy"):
+        assert optional not in spec
+
+
+def test_no_pdb_or_network_policy_by_default(objects: list[dict[str, Any]]) -> None:
+    assert not by_kind(objects, "PodDisruptionBudget")
+    assert not by_kind(objects, "NetworkPolicy")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Several gateways, custom names, labels and namespaces (reference §2.3, §4 row 9)
+
+
+def test_second_gateway_with_a_custom_name_keeps_the_kind_labels() -> None:
+    objects = render_gateway(INGRESS, name="istio-ingressgateway-custom")
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in objects) == sorted(
+        (k, n.format(name="istio-ingressgateway-custom")) for k, n in OBJECTS
+    )
+    deployment = the(objects, "Deployment", "istio-ingressgateway-custom")
+    assert deployment["spec"]["selector"]["matchLabels"] == INGRESS.selector
+    pod = deployment["spec"]["template"]
+    assert pod["metadata"]["labels"]["service.istio.io/canonical-name"] == "istio-ingressgateway-custom"
+    assert pod["spec"]["serviceAccountName"] == "istio-ingressgateway-custom-service-account"
+    env = dict(env_table(proxy_container(deployment)))
+    assert env["ISTIO_META_WORKLOAD_NAME"] == "istio-ingressgateway-custom"
+    assert env["ISTIO_META_OWNER"] == (
+        "kubernetes://apis/apps/v1/namespaces/istio-system/deployments/istio-ingressgateway-custom"
+    )
+    assert the(objects, "HorizontalPodAutoscaler", "istio-ingressgateway-custom")["spec"]["scaleTargetRef"]["name"] == (
+        "istio-ingressgateway-custom"
+    )
+    assert_valid(objects)
+
+
+def test_custom_labels_and_namespace() -> None:
+    label = {"app": "edge", "istio": "edge-gateway", "team": "web"}
+    objects = render_gateway(INGRESS, name="edge", label=label, namespace="edge-system")
+    for obj in objects:
+        assert obj["metadata"]["namespace"] == "edge-system"
+        assert obj["metadata"]["labels"].items() >= label.items()
+    deployment = the(objects, "Deployment", "edge")
+    assert deployment["spec"]["selector"]["matchLabels"] == label
+    assert deployment["spec"]["template"]["metadata"]["labels"].items() >= label.items()
+    assert the(objects, "Service", "edge")["spec"]["selector"] == label
+    binding = the(objects, "RoleBinding", "edge-sds")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "edge-service-account", "namespace": "edge-system"}
+    ]
+    env = dict(env_table(proxy_container(deployment)))
+    assert env["ISTIO_META_OWNER"] == "kubernetes://apis/apps/v1/namespaces/edge-system/deployments/edge"
+    # istiod stays where it is.
+    assert env["CA_ADDR"] == "istiod.istio-system.svc:15012"
+    assert_valid(objects)
+
+
+def test_a_label_map_overrides_only_the_keys_it_names() -> None:
+    objects = render_gateway(EGRESS, name="egress-b", label={"istio": "egress-b"})
+    assert the(objects, "Deployment", "egress-b")["spec"]["selector"]["matchLabels"] == {
+        "app": "istio-egressgateway",
+        "istio": "egress-b",
+    }
+
+
+def test_two_gateways_have_disjoint_objects() -> None:
+    first = render_gateway(INGRESS)
+    second = render_gateway(INGRESS, name="istio-ingressgateway-2", label={"istio": "ingressgateway-2"})
+    identities = [(o["kind"], o["metadata"]["name"]) for o in first + second]
+    assert len(identities) == len(set(identities)) == 12
+
+
+def test_egress_service_is_cluster_ip_without_load_balancer_fields() -> None:
+    entry = {"loadBalancerIP": "10.0.0.1", "loadBalancerSourceRanges": ["10.0.0.0/8"]}
+    service = the(render_gateway(EGRESS, entry=entry), "Service", EGRESS.name)
+    assert service["spec"]["type"] == "ClusterIP"
+    assert "loadBalancerIP" not in service["spec"]
+    assert "loadBalancerSourceRanges" not in service["spec"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Values that change the gateways
+
+
+def test_service_ports_from_the_entry_replace_the_defaults() -> None:
+    ports = [{"name": "http", "port": 8080, "targetPort": 8081}, {"name": "dns", "port": 53, "protocol": "UDP"}]
+    objects = render_gateway(INGRESS, entry={"ports": ports})
+    assert the(objects, "Service", INGRESS.name)["spec"]["ports"] == ports
+    container = proxy_container(the(objects, "Deployment", INGRESS.name))
+    assert [(p["containerPort"], p["protocol"]) for p in container["ports"]] == [
+        (8081, "TCP"),
+        (53, "UDP"),
+        (15090, "TCP"),
+    ]
+
+
+def test_service_options_and_annotations() -> None:
+    entry = {
+        "serviceAnnotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
+        "loadBalancerSourceRanges": ["10.0.0.0/8"],
+        "externalTrafficPolicy": "Local",
+        "ipFamilyPolicy": "PreferDualStack",
+        "ipFamilies": ["IPv4", "IPv6"],
+    }
+    objects = render_gateway(INGRESS, entry=entry)
+    service = the(objects, "Service", INGRESS.name)
+    assert service["metadata"]["annotations"] == {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
+    assert service["spec"]["loadBalancerSourceRanges"] == ["10.0.0.0/8"]
+    assert service["spec"]["externalTrafficPolicy"] == "Local"
+    assert service["spec"]["ipFamilyPolicy"] == "PreferDualStack"
+    assert service["spec"]["ipFamilies"] == ["IPv4", "IPv6"]
+    assert_valid(objects)
+
+
+def test_custom_service_leaves_the_service_out() -> None:
+    assert not by_kind(render_gateway(INGRESS, entry={"customService": True}), "Service")
+
+
+def test_demo_profile_gateways() -> None:
+    ingress = render_gateway(INGRESS, values=DEMO_VALUES)
+    egress = render_gateway(EGRESS, values=DEMO_VALUES)
+    for objects, kind in ((ingress, INGRESS), (egress, EGRESS)):
+        assert len(objects) == 5, "no HPA with autoscaling off"
+        assert not by_kind(objects, "HorizontalPodAutoscaler")
+        deployment = the(objects, "Deployment", kind.name)
+        assert "replicas" not in deployment["spec"]
+        assert proxy_container(deployment)["resources"]["requests"] == {"cpu": "10m", "memory": "40Mi"}
+        assert_valid(objects)
+    service = the(ingress, "Service", INGRESS.name)
+    assert [(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [
+        ("status-port", 15021, 15021),
+        ("http2", 80, 8080),
+        ("https", 443, 8443),
+        ("tcp", 31400, 31400),
+        ("tls", 15443, 15443),
+    ]
+
+
+def test_replica_count_without_autoscaling() -> None:
+    objects = render_gateway(INGRESS, entry={"autoscaleEnabled": False, "replicaCount": 3})
+    assert the(objects, "Deployment", INGRESS.name)["spec"]["replicas"] == 3
+    assert not by_kind(objects, "HorizontalPodAutoscaler")
+    pdb = the(objects, "PodDisruptionBudget", INGRESS.name)
+    assert pdb["spec"] == {"minAvailable": 1, "selector": {"matchLabels": INGRESS.selector}}
+
+
+def test_hpa_min_above_one_adds_a_pdb() -> None:
+    objects = render_gateway(INGRESS, entry={"autoscaleMin": 2, "autoscaleMax": 7})
+    hpa = the(objects, "HorizontalPodAutoscaler", INGRESS.name)
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 7)
+    pdb = the(objects, "PodDisruptionBudget", INGRESS.name)
+    assert pdb["apiVersion"] == "policy/v1"
+    assert pdb["spec"] == {"minAvailable": 1, "selector": {"matchLabels": INGRESS.selector}}
+    assert_valid(objects)
+    disabled = render_gateway(
+        INGRESS, entry={"autoscaleMin": 2}, values={"global": {"defaultPodDisruptionBudget": {"enabled": False}}}
+    )
+    assert not by_kind(disabled, "PodDisruptionBudget")
+
+
+def test_memory_metric_only_when_set() -> None:
+    objects = render_gateway(INGRESS, entry={"memory": {"targetAverageUtilization": 75}})
+    metrics = the(objects, "HorizontalPodAutoscaler", INGRESS.name)["spec"]["metrics"]
+    assert [(m["resource"]["name"], m["resource"]["target"]["averageUtilization"]) for m in metrics] == [
+        ("cpu", 80),
+        ("memory", 75),
+    ]
+
+
+def test_network_policy(kind: GatewayKind) -> None:
+    objects = render_gateway(kind, values={"global": {"networkPolicy": {"enabled": True}}})
+    policy = the(objects, "NetworkPolicy", kind.name)
+    spec = policy["spec"]
+    assert spec["podSelector"] == {"matchLabels": kind.selector}
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    [rule] = spec["ingress"]
+    expected = [15021, 15020, 15090, *(p for p in kind.container_ports if p not in (15021, 15020, 15090))]
+    assert [(p["port"], p["protocol"]) for p in rule["ports"]] == [(port, "TCP") for port in expected]
+    assert spec["egress"] == [{}]
+    assert_valid(objects)
+    revisioned = render_gateway(kind, values={"global": {"networkPolicy": {"enabled": True}}}, revision="canary")
+    assert by_kind(revisioned, "NetworkPolicy").keys() == {f"{kind.name}-canary"}
+
+
+def test_revision() -> None:
+    objects = render_gateway(INGRESS, revision="canary")
+    deployment = the(objects, "Deployment", INGRESS.name)
+    assert deployment["metadata"]["labels"]["istio.io/rev"] == "canary"
+    template = deployment["spec"]["template"]
+    assert template["metadata"]["labels"]["istio.io/rev"] == "canary"
+    assert template["metadata"]["annotations"]["istio.io/rev"] == "canary"
+    env = dict(env_table(proxy_container(deployment)))
+    assert env["CA_ADDR"] == "istiod-canary.istio-system.svc:15012"
+    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+    assert volumes["config-volume"]["configMap"]["name"] == "istio-canary"
+
+
+def test_ambient_profile_uses_the_distroless_proxy_and_hbone_metadata() -> None:
+    objects = render_gateway(INGRESS, values=AMBIENT_VALUES)
+    container = proxy_container(the(objects, "Deployment", INGRESS.name))
+    assert container["image"] == "docker.io/istio/proxyv2:1.30.3-distroless"
+    env = env_table(container)
+    names = [name for name, _ in env]
+    # proxyMetadata entries come after the fixed block and before the cluster ID.
+    assert names.index("ISTIO_META_UNPRIVILEGED_POD") < names.index("ISTIO_META_ENABLE_HBONE")
+    assert names.index("ISTIO_META_ENABLE_HBONE") < names.index("ISTIO_META_CLUSTER_ID")
+    assert dict(env)["ISTIO_META_ENABLE_HBONE"] == "true"
+
+
+def test_hub_and_tag_of_the_entry() -> None:
+    objects = render_gateway(INGRESS, entry={"hub": "registry.example/mesh", "tag": "1.30.3-fips"})
+    container = proxy_container(the(objects, "Deployment", INGRESS.name))
+    assert container["image"] == "registry.example/mesh/proxyv2:1.30.3-fips"
+
+
+def test_gateway_env_network_and_cluster() -> None:
+    values = {
+        "global": {"network": "net-1", "meshID": "mesh-1", "multiCluster": {"clusterName": "east"}},
+        "meshConfig": {"trustDomain": "example.org"},
+    }
+    entry = {"env": {"ISTIO_META_ROUTER_MODE": "sni-dnat", "ISTIO_META_UNPRIVILEGED_POD": "false"}}
+    objects = render_gateway(INGRESS, entry=entry, values=values)
+    env = env_table(proxy_container(the(objects, "Deployment", INGRESS.name)))
+    names = [name for name, _ in env]
+    assert len(names) == len(set(names)), "each variable once; a later setting replaces an earlier one"
+    values_by_name = dict(env)
+    assert values_by_name["ISTIO_META_ROUTER_MODE"] == "sni-dnat"
+    assert values_by_name["ISTIO_META_UNPRIVILEGED_POD"] == "false"
+    assert values_by_name["ISTIO_META_NETWORK"] == "net-1"
+    assert values_by_name["ISTIO_META_MESH_ID"] == "mesh-1"
+    assert values_by_name["TRUST_DOMAIN"] == "example.org"
+    assert values_by_name["ISTIO_META_CLUSTER_ID"] == "east"
+    assert names[-3:] == ["ISTIO_META_NETWORK", "ISTIO_META_CLUSTER_ID", "ISTIO_META_NODE_NAME"]
+
+
+def test_log_as_json_and_sts_port_args() -> None:
+    objects = render_gateway(INGRESS, values={"global": {"logAsJson": True, "sts": {"servicePort": 15463}}})
+    args = proxy_container(the(objects, "Deployment", INGRESS.name))["args"]
+    assert args == [*ARGS, "--log_as_json", "--stsPort=15463"]
+
+
+def test_openshift_leaves_user_and_group_to_the_platform() -> None:
+    objects = render_gateway(INGRESS, values=OPENSHIFT_VALUES)
+    pod = the(objects, "Deployment", INGRESS.name)["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {"runAsNonRoot": True}
+
+
+def test_run_as_root_is_an_explicit_opt_in() -> None:
+    objects = render_gateway(INGRESS, entry={"runAsRoot": True})
+    deployment = the(objects, "Deployment", INGRESS.name)
+    assert "securityContext" not in deployment["spec"]["template"]["spec"]
+    security = proxy_container(deployment)["securityContext"]
+    assert security["runAsUser"] == 0
+    assert security["runAsNonRoot"] is False
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    assert_valid(objects)
+
+
+def test_scheduling_values() -> None:
+    entry = {
+        "nodeSelector": {"pool": "edge"},
+        "tolerations": [{"key": "edge", "operator": "Exists", "effect": "NoSchedule"}],
+        "podAntiAffinityLabelSelector": [
+            {"key": "istio", "operator": "In", "values": "ingressgateway", "topologyKey": "kubernetes.io/hostname"}
+        ],
+    }
+    objects = render_gateway(INGRESS, entry=entry, values={"global": {"priorityClassName": "system-cluster-critical"}})
+    pod = the(objects, "Deployment", INGRESS.name)["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"pool": "edge"}
+    assert pod["tolerations"] == entry["tolerations"]
+    assert pod["priorityClassName"] == "system-cluster-critical"
+    assert pod["affinity"] == {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "topologyKey": "kubernetes.io/hostname",
+                    "labelSelector": {
+                        "matchExpressions": [{"key": "istio", "operator": "In", "values": ["ingressgateway"]}]
+                    },
+                }
+            ]
+        }
+    }
+    assert_valid(objects)
+
+
+def test_global_default_tolerations_and_node_selector_apply_when_the_gateway_has_none() -> None:
+    toleration = {"key": "dedicated", "operator": "Exists"}
+    values = {"global": {"defaultTolerations": [toleration], "defaultNodeSelector": {"disk": "ssd"}}}
+    pod = the(render_gateway(EGRESS, values=values), "Deployment", EGRESS.name)["spec"]["template"]["spec"]
+    assert pod["tolerations"] == [toleration]
+    assert pod["nodeSelector"] == {"disk": "ssd"}
