@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,78 +126,44 @@ def resolve_label(name: str) -> str:
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class Instance:
-    """One rendering unit: a component, or one gateway entry, or one add-on."""
-
-    component: Component
-    spec: Mapping[str, Any]  # the IstioOperator entry (may be empty)
-    namespace: str
-    name: str  # the gateway's name; the component key otherwise
-    where: str  # config path of the entry, for messages: components.ingressGateways[1]
-
-    @property
-    def k8s(self) -> Mapping[str, Any]:
-        k8s = self.spec.get("k8s")
-        return k8s if isinstance(k8s, Mapping) else {}
-
-    def workload_name(self, revision: str) -> str:
-        return self.component.workload_name.format(rev_suffix=f"-{revision}" if revision else "", name=self.name)
+#: The table row of each IstioOperator key.
+BY_KEY: dict[str, Component] = {c.key: c for c in COMPONENTS}
 
 
-def _is_on(entry: Any) -> bool:
-    """A present entry counts as enabled unless ``enabled`` is false (``config.md`` §1)."""
-    return isinstance(entry, Mapping) and entry.get("enabled") is not False
+def row_of(instance: layering.Component) -> Component:
+    """The table row of an enabled component or add-on of the configuration."""
+    try:
+        return BY_KEY[instance.key]
+    except KeyError:
+        raise errors.RenderError(f"{instance.path}: meshctl has no templates for component {instance.key}") from None
+
+
+def enabled_instances(config: layering.EffectiveConfig) -> list[layering.Component]:
+    """The instances to render (the configuration engine decides enablement), in component order.
+
+    Gateways keep their list order; add-ons follow the table order.
+    """
+    instances = layering.enabled_components(config)
+    order = {c.key: i for i, c in enumerate(COMPONENTS)}
+    return sorted(instances, key=lambda inst: order.get(inst.key, len(order)))  # stable: keeps gateway order
+
+
+def workload_name(row: Component, instance: layering.Component, revision: str) -> str:
+    """The name of the instance's main workload (and of its Service, HPA and PDB)."""
+    return row.workload_name.format(rev_suffix=f"-{revision}" if revision else "", name=instance.name)
+
+
+# --- values and context -------------------------------------------------------------------------------------------
 
 
 def _get(tree: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted values root; ``gateways.istio-ingressgateway`` has no dots inside its keys."""
     node: Any = tree
     for key in dotted.split("."):
         if not isinstance(node, Mapping):
             return None
         node = node.get(key)
     return node
-
-
-def enabled_instances(config: layering.EffectiveConfig) -> list[Instance]:
-    """Every instance the configuration enables, in component order (gateways in list order)."""
-    spec = config.spec
-    comps = spec.get("components") or {}
-    addons = spec.get("addonComponents") or {}
-    istio_ns = config.istio_namespace
-    instances: list[Instance] = []
-    for component in COMPONENTS:
-        if component.kind == "single":
-            entry = comps.get(component.key)
-            if isinstance(entry, Mapping) and _is_on(entry):
-                instances.append(
-                    Instance(component, entry, entry.get("namespace") or istio_ns, component.key, component.config_path)
-                )
-        elif component.kind == "gateway":
-            forced = _get(config.values, f"{component.values_root}.enabled") is True
-            entries = comps.get(component.key) or []
-            if not isinstance(entries, Sequence) or isinstance(entries, str):
-                raise errors.RenderError(f"{component.config_path} must be a list of gateways")
-            for index, entry in enumerate(entries):
-                where = f"{component.config_path}[{index}]"
-                if not isinstance(entry, Mapping):
-                    raise errors.RenderError(f"{where} must be a map describing one gateway")
-                if not (forced or entry.get("enabled") is not False):
-                    continue
-                name = entry.get("name")
-                if not name or not isinstance(name, str):
-                    raise errors.RenderError(f"{where}: a gateway needs a name", hint=f"set {where}.name")
-                instances.append(Instance(component, entry, entry.get("namespace") or istio_ns, name, where))
-        else:
-            entry = addons.get(component.key)
-            if isinstance(entry, Mapping) and _is_on(entry):
-                instances.append(
-                    Instance(component, entry, entry.get("namespace") or istio_ns, component.key, component.config_path)
-                )
-    return instances
-
-
-# --- values and context -------------------------------------------------------------------------------------------
 
 
 def merge_shared(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
@@ -246,42 +212,23 @@ def component_values(root: Path, component: Component, effective_values: Mapping
     return merge_shared(_default_values(root, component.template_dir), effective_values)
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+def gateway_values(row: Component, instance: layering.Component, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``gateway`` context of one entry: the kind's defaults and user values, then the entry's own settings.
 
-
-def gateway_values(instance: Instance, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``gateway`` context of one entry: the kind's defaults and user values, then the entry's own settings."""
-    component = instance.component
-    entry = instance.spec
-    k8s = instance.k8s
-    own: dict[str, Any] = {
-        "name": instance.name,
-        "labels": dict(entry.get("label") or {}),
-        "kind": "ingress" if component is INGRESS else "egress",
-    }
-    service = k8s.get("service")
-    if isinstance(service, Mapping) and service.get("ports") is not None:
-        own["ports"] = service["ports"]
-    for key in ("hub", "tag"):
-        if entry.get(key) not in (None, ""):
-            own[key] = entry[key]
-    hpa = k8s.get("hpaSpec")
-    if isinstance(hpa, Mapping):
-        if hpa.get("minReplicas") is not None:
-            own["autoscaleMin"] = hpa["minReplicas"]
-        if _positive_int(hpa.get("maxReplicas")):
-            own["autoscaleMax"] = hpa["maxReplicas"]
-    if _positive_int(k8s.get("replicaCount")):
-        own["replicaCount"] = k8s["replicaCount"]
-    defaults = _get(values, component.values_root)
+    The entry's own settings (``name``, ``labels``, ``ports``, ``hub``/``tag``, replica counts, CPU) come from the
+    configuration engine (``Component.values``); ``kind`` is ``ingress`` or ``egress``.
+    """
+    defaults = _get(values, row.values_root)
+    own = {**instance.values, "kind": "ingress" if row is INGRESS else "egress"}
+    own.setdefault("name", instance.name)
+    own.setdefault("labels", {})
     return merge_shared(defaults if isinstance(defaults, Mapping) else {}, own)
 
 
-def addon_values(instance: Instance, values: Mapping[str, Any]) -> dict[str, Any]:
+def addon_values(row: Component, instance: layering.Component, values: Mapping[str, Any]) -> dict[str, Any]:
     """The ``addon`` context: ``values.<addon>`` with the entry's ``hub``/``tag`` over it."""
     own = {key: instance.spec[key] for key in ("hub", "tag") if instance.spec.get(key) not in (None, "")}
-    defaults = _get(values, instance.component.values_root)
+    defaults = _get(values, row.values_root)
     return merge_shared(defaults if isinstance(defaults, Mapping) else {}, own)
 
 
@@ -292,9 +239,11 @@ def owner_name(config: layering.EffectiveConfig) -> str:
     return str(name) if name else "unknown"
 
 
-def build_context(config: layering.EffectiveConfig, instance: Instance, values: Mapping[str, Any]) -> dict[str, Any]:
+def build_context(
+    config: layering.EffectiveConfig, row: Component, instance: layering.Component, values: Mapping[str, Any]
+) -> dict[str, Any]:
     """Everything a template sees (``docs/dev/templates.md``), for one instance with its component's values."""
-    component = instance.component
+    component = row
     revision = config.revision
     context: dict[str, Any] = {
         "values": values,
@@ -313,15 +262,7 @@ def build_context(config: layering.EffectiveConfig, instance: Instance, values: 
         "owner_name": owner_name(config),
     }
     if component.kind == "gateway":
-        context["gateway"] = gateway_values(instance, values)
+        context["gateway"] = gateway_values(row, instance, values)
     elif component.kind == "addon":
-        context["addon"] = addon_values(instance, values)
+        context["addon"] = addon_values(row, instance, values)
     return context
-
-
-def by_label(instances: Iterable[Instance]) -> dict[str, list[Instance]]:
-    """Instances grouped by component label, in component order."""
-    grouped: dict[str, list[Instance]] = {}
-    for instance in instances:
-        grouped.setdefault(instance.component.label, []).append(instance)
-    return grouped

@@ -58,11 +58,11 @@ def render(config: layering.EffectiveConfig, *, components: Sequence[str] | None
     instances = component_table.enabled_instances(config)
     if components is not None:
         wanted = [component_table.resolve_label(name) for name in components]
-        enabled = {instance.component.label for instance in instances}
+        enabled = {instance.label for instance in instances}
         for label in dict.fromkeys(wanted):
             if label not in enabled:
                 warnings.append(f"component {label} is not enabled in this configuration; nothing rendered for it")
-        instances = [instance for instance in instances if instance.component.label in wanted]
+        instances = [instance for instance in instances if instance.label in wanted]
     root = resources.manifests_dir(config.manifests)
     rendered: list[dict[str, Any]] = []
     values_cache: dict[str, dict[str, Any]] = {}
@@ -75,35 +75,35 @@ def render(config: layering.EffectiveConfig, *, components: Sequence[str] | None
 
 def render_instance(
     config: layering.EffectiveConfig,
-    instance: component_table.Instance,
+    instance: layering.Component,
     root: Path,
     values_cache: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Render one instance: values, templates, objects, k8s settings, overlays, labels (not yet ordered)."""
-    component = instance.component
-    template_dir = root / component.template_dir
+    row = component_table.row_of(instance)
+    template_dir = root / row.template_dir
     if not template_dir.is_dir():
         raise errors.RenderError(
-            f"no templates for component {component.label}: {template_dir} is not a directory",
+            f"no templates for component {row.label}: {template_dir} is not a directory",
             hint="--manifests DIR must hold a directory per component (base, pilot, gateway, cni, ztunnel, addons/…)",
         )
     cache = values_cache if values_cache is not None else {}
-    values = cache.get(component.key)
+    values = cache.get(row.key)
     if values is None:
-        values = component_table.component_values(root, component, config.values)
-        cache[component.key] = values
-    context = component_table.build_context(config, instance, values)
+        values = component_table.component_values(root, row, config.values)
+        cache[row.key] = values
+    context = component_table.build_context(config, row, instance, values)
     objs = templates.render_template_dir(template_dir, context)
     target = k8s.Target(
-        where=instance.where,
-        label=component.label,
-        workload_kind=component.workload_kind,
-        workload_name=instance.workload_name(config.revision),
-        container=component.container,
-        service_ports_in_values=component.kind == "gateway",
+        where=instance.path,
+        label=row.label,
+        workload_kind=row.workload_kind,
+        workload_name=component_table.workload_name(row, instance, config.revision),
+        container=row.container,
+        service_ports_in_values=row.kind == "gateway",
     )
     k8s.apply(objs, instance.k8s, target)
-    add_labels(objs, common_labels(config, component))
+    add_labels(objs, common_labels(config, row))
     return objs
 
 

@@ -328,7 +328,9 @@ def make_config(
     istio_namespace: str = "istio-system",
 ) -> layering.EffectiveConfig:
     """A hand-built effective configuration (what the configuration engine hands the pipeline)."""
-    spec: dict[str, Any] = {"components": DEFAULT_COMPONENTS if components is None else components}
+    # Like the profiles, say explicitly what is off (absent base/pilot are on, an absent ingress list is implied).
+    off: dict[str, Any] = {"base": {"enabled": False}, "pilot": {"enabled": False}, "ingressGateways": []}
+    spec: dict[str, Any] = {"components": {**off, **(DEFAULT_COMPONENTS if components is None else components)}}
     if addons is not None:
         spec["addonComponents"] = addons
     iop: dict[str, Any] = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": spec}
@@ -344,6 +346,7 @@ def make_config(
         revision=revision,
         istio_namespace=istio_namespace,
         manifests=str(manifests) if manifests is not None else None,
+        components=tuple(layering.build_components(spec, vals, istio_namespace)),
     )
 
 

@@ -70,10 +70,9 @@ def test_values_enabled_forces_the_listed_gateways_of_that_kind(fake_manifests: 
     assert service["metadata"]["labels"][objects.COMPONENT_LABEL] == "EgressGateways"
 
 
-def test_gateway_without_a_name_is_an_error(fake_manifests: Path) -> None:
+def test_gateway_without_a_name_gets_the_default_name_of_its_kind(fake_manifests: Path) -> None:
     config = make_config(fake_manifests, components={"ingressGateways": [{"enabled": True}]})
-    with pytest.raises(errors.RenderError, match=r"components\.ingressGateways\[0\]: a gateway needs a name"):
-        pipeline.render_manifests(config)
+    find(pipeline.render_manifests(config), "Deployment", "istio-ingressgateway")
 
 
 def test_two_gateways_with_one_name_are_an_error(fake_manifests: Path) -> None:
