@@ -1,0 +1,356 @@
+"""Facts of ztunnel, object by object.
+
+The tables below are written from ``../shared/reference/istio-manifest-inventory.md`` §2.5 (objects, DaemonSet),
+§1.4 (ambient, openshift-ambient, demo) and §4 rows 14-15, not from any golden file. Object counts: ambient 2,
+openshift-ambient 4 (reference §1.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import kubernetes_validate.utils
+import pytest
+import yaml
+
+from meshctl.render import templates
+
+REPO = Path(__file__).resolve().parents[3]
+MANIFESTS = REPO / "manifests"
+
+KUBERNETES_VERSIONS = sorted(
+    {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
+    key=lambda v: tuple(map(int, v.split("."))),
+)
+
+# --------------------------------------------------------------------------------------------------------------
+# Fact tables (reference §2.5)
+
+OBJECTS = [("DaemonSet", "ztunnel"), ("ServiceAccount", "ztunnel")]
+OPENSHIFT_OBJECTS = [("ClusterRole", "ztunnel"), ("ClusterRoleBinding", "ztunnel")]
+
+# name → literal value, or "field:<path>" / "resource:<resource>" for valueFrom (ambient profile)
+ENV = [
+    ("CA_ADDRESS", "istiod.istio-system.svc:15012"),
+    ("XDS_ADDRESS", "istiod.istio-system.svc:15012"),
+    ("RUST_LOG", "info"),
+    ("RUST_BACKTRACE", "1"),
+    ("ISTIO_META_CLUSTER_ID", "Kubernetes"),
+    ("INPOD_ENABLED", "true"),
+    ("TERMINATION_GRACE_PERIOD_SECONDS", "30"),
+    ("POD_NAME", "field:metadata.name"),
+    ("POD_NAMESPACE", "field:metadata.namespace"),
+    ("NODE_NAME", "field:spec.nodeName"),
+    ("INSTANCE_IP", "field:status.podIP"),
+    ("SERVICE_ACCOUNT", "field:spec.serviceAccountName"),
+    ("ISTIO_META_ENABLE_HBONE", "true"),
+    ("ZTUNNEL_CPU_LIMIT", "resource:limits.cpu"),
+]
+
+TOLERATIONS = [
+    {"effect": "NoSchedule", "operator": "Exists"},
+    {"key": "CriticalAddonsOnly", "operator": "Exists"},
+    {"effect": "NoExecute", "operator": "Exists"},
+]
+SECURITY = {
+    "allowPrivilegeEscalation": True,
+    "privileged": False,
+    "capabilities": {"drop": ["ALL"], "add": ["NET_ADMIN", "SYS_ADMIN", "NET_RAW"]},
+    "readOnlyRootFilesystem": True,
+    "runAsGroup": 1337,
+    "runAsNonRoot": False,
+    "runAsUser": 0,
+}
+# volume → mount path
+MOUNTS = {
+    "istio-token": "/var/run/secrets/tokens",
+    "istiod-ca-cert": "/var/run/secrets/istio",
+    "cni-ztunnel-sock-dir": "/var/run/ztunnel",
+    "tmp": "/tmp",
+}
+
+AMBIENT_VALUES = {
+    "profile": "ambient",
+    "global": {"variant": "distroless"},
+    "meshConfig": {"defaultConfig": {"proxyMetadata": {"ISTIO_META_ENABLE_HBONE": "true"}}},
+}
+OPENSHIFT_AMBIENT_VALUES = templates.deep_merge(AMBIENT_VALUES, {"global": {"platform": "openshift"}})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Rendering (the context of docs/dev/templates.md, built directly)
+
+
+def render_ztunnel(
+    values: Mapping[str, Any] | None = None, namespace: str = "istio-system", revision: str = ""
+) -> list[dict[str, Any]]:
+    shared = yaml.safe_load((MANIFESTS / "values.yaml").read_text(encoding="utf-8"))
+    own = yaml.safe_load((MANIFESTS / "ztunnel" / "values.yaml").read_text(encoding="utf-8"))
+    merged = templates.deep_merge(templates.deep_merge(shared, own), values or {})
+    context = {
+        "values": merged,
+        "component": {"name": "Ztunnel", "key": "ztunnel", "namespace": namespace, "spec": {"enabled": True}},
+        "namespace": namespace,
+        "istio_namespace": merged["global"]["istioNamespace"],
+        "revision": revision,
+        "rev_suffix": f"-{revision}" if revision else "",
+        "rev_label": revision or "default",
+        "istio_version": "1.30.3",
+        "owner_name": "unknown",
+    }
+    return templates.render_template_dir(MANIFESTS / "ztunnel", context)
+
+
+def inventory(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return sorted((obj["kind"], obj["metadata"]["name"]) for obj in objects)
+
+
+def the(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    found = {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
+    assert name in found, f"no {kind} {name}; have {sorted(found)}"
+    return found[name]
+
+
+def proxy(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    [container] = the(objects, "DaemonSet", "ztunnel")["spec"]["template"]["spec"]["containers"]
+    assert container["name"] == "istio-proxy"
+    return container
+
+
+def env_table(container: Mapping[str, Any]) -> list[tuple[str, str]]:
+    table = []
+    for item in container["env"]:
+        source = item.get("valueFrom")
+        if source is None:
+            table.append((item["name"], item["value"]))
+        elif "fieldRef" in source:
+            table.append((item["name"], f"field:{source['fieldRef']['fieldPath']}"))
+        else:
+            table.append((item["name"], f"resource:{source['resourceFieldRef']['resource']}"))
+    return table
+
+
+@pytest.fixture(scope="module")
+def ambient_objects() -> list[dict[str, Any]]:
+    return render_ztunnel(AMBIENT_VALUES)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Inventories and validation
+
+
+def test_ambient_profile_renders_two_objects(ambient_objects: list[dict[str, Any]]) -> None:
+    assert inventory(ambient_objects) == OBJECTS
+
+
+def test_openshift_ambient_renders_four_objects() -> None:
+    objects = render_ztunnel(OPENSHIFT_AMBIENT_VALUES, namespace="kube-system")
+    assert inventory(objects) == sorted(OBJECTS + OPENSHIFT_OBJECTS)
+    role = the(objects, "ClusterRole", "ztunnel")
+    assert role["rules"] == [
+        {
+            "apiGroups": ["security.openshift.io"],
+            "resources": ["securitycontextconstraints"],
+            "resourceNames": ["privileged"],
+            "verbs": ["use"],
+        }
+    ]
+    binding = the(objects, "ClusterRoleBinding", "ztunnel")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ztunnel"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "ztunnel", "namespace": "kube-system"}]
+    for obj in objects:
+        assert obj["metadata"].get("namespace", "kube-system") == "kube-system"
+    assert proxy(objects)["securityContext"]["seLinuxOptions"] == {"type": "spc_t"}
+
+
+@pytest.mark.parametrize(
+    ("values", "namespace"),
+    [(AMBIENT_VALUES, "istio-system"), (OPENSHIFT_AMBIENT_VALUES, "kube-system")],
+    ids=["ambient", "openshift-ambient"],
+)
+@pytest.mark.parametrize("k8s_version", KUBERNETES_VERSIONS)
+def test_every_object_validates_strictly(k8s_version: str, values: dict[str, Any], namespace: str) -> None:
+    for obj in render_ztunnel(values, namespace):
+        kubernetes_validate.validate(obj, k8s_version, strict=True)
+
+
+def test_labels_and_no_empty_annotations(ambient_objects: list[dict[str, Any]]) -> None:
+    for obj in ambient_objects:
+        meta = obj["metadata"]
+        assert meta["namespace"] == "istio-system"
+        assert meta["labels"]["app.kubernetes.io/name"] == "ztunnel"
+        # ztunnel objects carry no release label (reference §2.0); upstream's `annotations: {}` is left out.
+        assert "release" not in meta["labels"]
+        assert "annotations" not in meta
+
+
+# --------------------------------------------------------------------------------------------------------------
+# DaemonSet
+
+
+def test_daemonset_selector_and_update_strategy(ambient_objects: list[dict[str, Any]]) -> None:
+    spec = the(ambient_objects, "DaemonSet", "ztunnel")["spec"]
+    assert spec["selector"] == {"matchLabels": {"app": "ztunnel"}}
+    assert spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+def test_pod_labels_and_annotations(ambient_objects: list[dict[str, Any]]) -> None:
+    meta = the(ambient_objects, "DaemonSet", "ztunnel")["spec"]["template"]["metadata"]
+    expected = {
+        "sidecar.istio.io/inject": "false",
+        "istio.io/dataplane-mode": "none",
+        "app": "ztunnel",
+        "app.kubernetes.io/name": "ztunnel",
+    }
+    assert meta["labels"].items() >= expected.items()
+    assert meta["annotations"] == {
+        "sidecar.istio.io/inject": "false",
+        "prometheus.io/port": "15020",
+        "prometheus.io/scrape": "true",
+    }
+
+
+def test_pod_spec(ambient_objects: list[dict[str, Any]]) -> None:
+    pod = the(ambient_objects, "DaemonSet", "ztunnel")["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    assert pod["serviceAccountName"] == "ztunnel"
+    assert pod["tolerations"] == TOLERATIONS
+    assert pod["priorityClassName"] == "system-node-critical"
+    assert pod["terminationGracePeriodSeconds"] == 30
+    for optional in ("dnsPolicy", "dnsConfig", "affinity", "hostNetwork"):
+        assert optional not in pod
+
+
+def test_proxy_container(ambient_objects: list[dict[str, Any]]) -> None:
+    container = proxy(ambient_objects)
+    assert container["image"] == "docker.io/istio/ztunnel:1.30.3-distroless"
+    assert container["args"] == ["proxy", "ztunnel"]
+    assert container["ports"] == [{"containerPort": 15020, "name": "ztunnel-stats", "protocol": "TCP"}]
+    assert container["readinessProbe"] == {"httpGet": {"path": "/healthz/ready", "port": 15021}}
+    assert container["securityContext"] == SECURITY
+    assert container["resources"] == {"requests": {"cpu": "200m", "memory": "512Mi"}}
+
+
+def test_env_in_order(ambient_objects: list[dict[str, Any]]) -> None:
+    env = env_table(proxy(ambient_objects))
+    # The configured CPU request is passed on as written (live chart); everything else is the reference's list.
+    assert env == [*ENV, ("ZTUNNEL_RESOURCE_CPU_REQUEST", "200m")]
+
+
+def test_volumes_and_mounts(ambient_objects: list[dict[str, Any]]) -> None:
+    volumes = {
+        v["name"]: v for v in the(ambient_objects, "DaemonSet", "ztunnel")["spec"]["template"]["spec"]["volumes"]
+    }
+    mounts = {m["name"]: m["mountPath"] for m in proxy(ambient_objects)["volumeMounts"]}
+    assert mounts == MOUNTS
+    assert list(volumes) == list(MOUNTS)
+    assert volumes["istio-token"]["projected"] == {
+        "sources": [
+            {"serviceAccountToken": {"audience": "istio-ca", "expirationSeconds": 43200, "path": "istio-token"}}
+        ]
+    }
+    assert volumes["istiod-ca-cert"]["configMap"] == {"name": "istio-ca-root-cert"}
+    assert volumes["cni-ztunnel-sock-dir"]["hostPath"] == {"path": "/var/run/ztunnel", "type": "DirectoryOrCreate"}
+    assert volumes["tmp"]["emptyDir"] == {}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Values that change ztunnel
+
+
+def test_without_ambient_values_the_image_has_no_variant() -> None:
+    objects = render_ztunnel()
+    assert proxy(objects)["image"] == "docker.io/istio/ztunnel:1.30.3"
+    assert "ISTIO_META_ENABLE_HBONE" not in dict(env_table(proxy(objects)))
+
+
+def test_ztunnel_hub_tag_and_variant_beat_the_global_ones() -> None:
+    values = templates.deep_merge(
+        AMBIENT_VALUES, {"ztunnel": {"hub": "registry.example/mesh", "tag": "1.30.3-patch", "variant": "debug"}}
+    )
+    assert proxy(render_ztunnel(values))["image"] == "registry.example/mesh/ztunnel:1.30.3-patch-debug"
+
+
+def test_revision_points_at_the_revisions_istiod() -> None:
+    objects = render_ztunnel(AMBIENT_VALUES, revision="canary")
+    env = dict(env_table(proxy(objects)))
+    assert env["CA_ADDRESS"] == env["XDS_ADDRESS"] == "istiod-canary.istio-system.svc:15012"
+    for obj in objects:
+        assert obj["metadata"]["annotations"] == {"istio.io/rev": "canary"}
+
+
+def test_addresses_network_cluster_and_logging() -> None:
+    values = templates.deep_merge(
+        AMBIENT_VALUES,
+        {
+            "global": {"network": "net-1", "multiCluster": {"clusterName": "east"}, "logAsJson": True},
+            "ztunnel": {"caAddress": "ca.example:15012", "xdsAddress": "xds.example:15012", "logLevel": "debug"},
+        },
+    )
+    env = env_table(proxy(render_ztunnel(values)))
+    by_name = dict(env)
+    assert by_name["CA_ADDRESS"] == "ca.example:15012"
+    assert by_name["XDS_ADDRESS"] == "xds.example:15012"
+    assert by_name["LOG_FORMAT"] == "json"
+    assert by_name["NETWORK"] == "net-1"
+    assert by_name["RUST_LOG"] == "debug"
+    assert by_name["ISTIO_META_CLUSTER_ID"] == "east"
+    names = [name for name, _ in env]
+    assert names.index("XDS_ADDRESS") < names.index("LOG_FORMAT") < names.index("NETWORK") < names.index("RUST_LOG")
+
+
+def test_resources_and_cpu_env() -> None:
+    resources = {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"cpu": "200m", "memory": "200Mi"}}
+    objects = render_ztunnel(templates.deep_merge(AMBIENT_VALUES, {"ztunnel": {"resources": resources}}))
+    container = proxy(objects)
+    assert container["resources"] == resources
+    env = dict(env_table(container))
+    assert env["ZTUNNEL_RESOURCE_CPU_LIMIT"] == "200m"
+    assert env["ZTUNNEL_RESOURCE_CPU_REQUEST"] == "100m"
+
+
+def test_env_map_comes_last_and_wins() -> None:
+    values = templates.deep_merge(AMBIENT_VALUES, {"ztunnel": {"env": {"RUST_LOG": "warn", "EXTRA": "1"}}})
+    env = env_table(proxy(render_ztunnel(values)))
+    names = [name for name, _ in env]
+    assert len(names) == len(set(names))
+    assert dict(env)["RUST_LOG"] == "warn"
+    assert names[-1] == "EXTRA"
+
+
+def test_tolerations_and_scheduling_values() -> None:
+    toleration = {"key": "example-key", "operator": "Exists", "effect": "NoSchedule"}
+    values = {"ztunnel": {"tolerations": [toleration], "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 5}}
+    objects = render_ztunnel(templates.deep_merge(AMBIENT_VALUES, values))
+    pod = the(objects, "DaemonSet", "ztunnel")["spec"]["template"]["spec"]
+    assert pod["tolerations"] == [toleration]
+    assert pod["dnsPolicy"] == "ClusterFirst"
+    assert pod["terminationGracePeriodSeconds"] == 5
+    assert dict(env_table(proxy(objects)))["TERMINATION_GRACE_PERIOD_SECONDS"] == "5"
+
+
+def test_resource_quota_and_network_policy() -> None:
+    values = {"ztunnel": {"resourceQuotas": {"enabled": True}}, "global": {"networkPolicy": {"enabled": True}}}
+    objects = render_ztunnel(templates.deep_merge(AMBIENT_VALUES, values))
+    assert inventory(objects) == sorted([*OBJECTS, ("NetworkPolicy", "ztunnel"), ("ResourceQuota", "ztunnel")])
+    quota = the(objects, "ResourceQuota", "ztunnel")
+    assert quota["spec"]["hard"] == {"pods": "5000"}
+    policy = the(objects, "NetworkPolicy", "ztunnel")["spec"]
+    assert policy["podSelector"] == {"matchLabels": {"app": "ztunnel"}}
+    [rule] = policy["ingress"]
+    assert [(p["port"], p["protocol"]) for p in rule["ports"]] == [
+        (15021, "TCP"),
+        (15020, "TCP"),
+        (15000, "TCP"),
+        (15008, "TCP"),
+        (15001, "TCP"),
+        (15006, "TCP"),
+        (15053, "TCP"),
+        (15053, "UDP"),
+    ]
+    assert policy["egress"] == [{}]
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSIONS[0], strict=True)
