@@ -7,6 +7,7 @@ count tests cover).
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -357,3 +358,13 @@ def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
         f"{kind}/{name}: {len(matches)} found in {[(o['kind'], o['metadata']['name']) for o in objects]}"
     )
     return matches[0]
+
+
+@pytest.fixture(scope="session")
+def fake_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``--manifests DIR``: the fake templates plus a copy of the built-in profiles."""
+    from meshctl.config import resources
+
+    root = write_manifests(tmp_path_factory.mktemp("package"))
+    shutil.copytree(resources.profiles_dir(), root / "profiles")
+    return root
