@@ -10,19 +10,17 @@ the tests pin the clean object instead.
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
-import yaml
 
-from meshctl.render import templates
-
-REPO = Path(__file__).resolve().parents[3]
-MANIFESTS = REPO / "manifests"
+from meshctl import yamlio
+from meshctl.config import layering
+from meshctl.render import pipeline, templates
 
 KUBERNETES_VERSIONS = sorted(
     {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
@@ -142,40 +140,19 @@ CONTAINER_SECURITY = {
 }
 POD_SECURITY = {"runAsUser": 1337, "runAsGroup": 1337, "runAsNonRoot": True}
 
-# Helm overlays of reference §1.4 (what the demo/ambient profiles and the openshift platform give the gateways).
-DEMO_VALUES = {
-    "profile": "demo",
-    "gateways": {
-        "istio-ingressgateway": {
-            "autoscaleEnabled": False,
-            "resources": {"requests": {"cpu": "10m", "memory": "40Mi"}},
-            "ports": [
-                {"port": 15021, "targetPort": 15021, "name": "status-port"},
-                {"port": 80, "targetPort": 8080, "name": "http2"},
-                {"port": 443, "targetPort": 8443, "name": "https"},
-                {"port": 31400, "targetPort": 31400, "name": "tcp"},
-                {"port": 15443, "targetPort": 15443, "name": "tls"},
-            ],
-        },
-        "istio-egressgateway": {"autoscaleEnabled": False, "resources": {"requests": {"cpu": "10m", "memory": "40Mi"}}},
-    },
-}
-AMBIENT_VALUES = {
-    "profile": "ambient",
-    "global": {"variant": "distroless"},
-    "meshConfig": {"defaultConfig": {"proxyMetadata": {"ISTIO_META_ENABLE_HBONE": "true"}}},
-}
-OPENSHIFT_VALUES = {"global": {"platform": "openshift"}}
+NETWORK_POLICY = {"values": {"global": {"networkPolicy": {"enabled": True}}}}
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Rendering (the context of docs/dev/templates.md, built directly)
+# Rendering: the full pipeline (configuration engine, templates, k8s settings, labels) on an IstioOperator input
 
 
-def default_values(values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    shared = yaml.safe_load((MANIFESTS / "values.yaml").read_text(encoding="utf-8"))
-    own = yaml.safe_load((MANIFESTS / "gateway" / "values.yaml").read_text(encoding="utf-8"))
-    return templates.deep_merge(templates.deep_merge(shared, own), values or {})
+def render_iop(spec: Mapping[str, Any], components: list[str], revision: str | None = None) -> list[dict[str, Any]]:
+    """The objects ``manifest generate -f FILE [-r REV] --component …`` prints for the IstioOperator ``spec``."""
+    document = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": dict(spec)}
+    inp = layering.ConfigInput(files=("-",), revision=revision)
+    config = layering.build_effective_config(inp, stdin=io.StringIO(yamlio.dump_yaml(document)))
+    return pipeline.render_manifests(config, components=components)
 
 
 def render_gateway(
@@ -183,30 +160,22 @@ def render_gateway(
     *,
     name: str | None = None,
     label: Mapping[str, str] | None = None,
-    namespace: str = "istio-system",
+    namespace: str | None = None,
     entry: Mapping[str, Any] | None = None,
-    values: Mapping[str, Any] | None = None,
-    revision: str = "",
+    settings: Mapping[str, Any] | None = None,
+    spec: Mapping[str, Any] | None = None,
+    revision: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Render one gateway entry as the pipeline does: kind defaults ← user values ← the entry's own settings."""
-    merged = default_values(values)
-    gateway = templates.deep_merge(
-        merged["gateways"][kind.name], {"name": name or kind.name, "labels": dict(label or {}), "kind": kind.kind}
-    )
-    gateway = templates.deep_merge(gateway, entry or {})
-    context = {
-        "values": merged,
-        "gateway": gateway,
-        "component": {"name": kind.component, "key": f"{kind.kind}Gateways", "namespace": namespace, "spec": {}},
-        "namespace": namespace,
-        "istio_namespace": merged["global"]["istioNamespace"],
-        "revision": revision,
-        "rev_suffix": f"-{revision}" if revision else "",
-        "rev_label": revision or "default",
-        "istio_version": "1.30.3",
-        "owner_name": "unknown",
-    }
-    return templates.render_template_dir(MANIFESTS / "gateway", context)
+    """One gateway entry of ``kind`` (more IOP entry fields in ``entry``); ``settings`` go to values.gateways.<kind>."""
+    gateway: dict[str, Any] = {"name": name or kind.name, "enabled": True, **(entry or {})}
+    if label is not None:
+        gateway["label"] = dict(label)
+    if namespace is not None:
+        gateway["namespace"] = namespace
+    own: dict[str, Any] = {"components": {f"{kind.kind}Gateways": [gateway]}}
+    if settings:
+        own["values"] = {"gateways": {kind.name: dict(settings)}}
+    return render_iop(templates.deep_merge(spec or {}, own), [kind.component], revision)
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -239,8 +208,9 @@ def env_table(container: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def assert_valid(objects: list[dict[str, Any]]) -> None:
+    """Strict validation at both ends of the supported range (every version: the default-render tests)."""
     for obj in objects:
-        for version in KUBERNETES_VERSIONS:
+        for version in (KUBERNETES_VERSIONS[0], KUBERNETES_VERSIONS[-1]):
             kubernetes_validate.validate(obj, version, strict=True)
 
 
@@ -272,6 +242,10 @@ def test_object_labels(kind: GatewayKind, objects: list[dict[str, Any]]) -> None
         assert labels["release"] == "istio"
         assert labels["istio.io/rev"] == "default"
         assert labels["app.kubernetes.io/name"] == kind.name
+        assert labels["operator.istio.io/component"] == kind.component
+        assert labels["helm.sh/chart"] == f"istio-{kind.kind}-1.30.3"
+        assert labels["app.kubernetes.io/managed-by"] == "meshctl"
+        assert labels["applyset.kubernetes.io/part-of"]
         assert all(isinstance(v, str) for v in labels.values())
         assert "annotations" not in obj["metadata"], f"{obj['kind']}: no empty/null annotations"
 
@@ -323,7 +297,7 @@ def test_pod_labels_and_annotations(kind: GatewayKind, objects: list[dict[str, A
 
 
 def test_prometheus_annotations_follow_prometheus_merge(kind: GatewayKind) -> None:
-    objects = render_gateway(kind, values={"meshConfig": {"enablePrometheusMerge": False}})
+    objects = render_gateway(kind, spec={"meshConfig": {"enablePrometheusMerge": False}})
     annotations = the(objects, "Deployment", kind.name)["spec"]["template"]["metadata"]["annotations"]
     assert annotations == {"istio.io/rev": "default", "sidecar.istio.io/inject": "false"}
 
@@ -394,7 +368,7 @@ def test_volumes_and_mounts(kind: GatewayKind, objects: list[dict[str, Any]]) ->
 def test_service_account(kind: GatewayKind, objects: list[dict[str, Any]]) -> None:
     account = the(objects, "ServiceAccount", f"{kind.name}-service-account")
     assert "imagePullSecrets" not in account
-    objects = render_gateway(kind, values={"global": {"imagePullSecrets": ["regcred"]}})
+    objects = render_gateway(kind, spec={"values": {"global": {"imagePullSecrets": ["regcred"]}}})
     account = the(objects, "ServiceAccount", f"{kind.name}-service-account")
     assert account["imagePullSecrets"] == [{"name": "regcred"}]
 
@@ -496,16 +470,47 @@ def test_a_label_map_overrides_only_the_keys_it_names() -> None:
     }
 
 
-def test_two_gateways_have_disjoint_objects() -> None:
-    first = render_gateway(INGRESS)
-    second = render_gateway(INGRESS, name="istio-ingressgateway-2", label={"istio": "ingressgateway-2"})
-    identities = [(o["kind"], o["metadata"]["name"]) for o in first + second]
-    assert len(identities) == len(set(identities)) == 12
+def test_three_gateways_render_eighteen_objects() -> None:
+    # Reference §2.3: istioctl's structure test expects 18 objects for 3 gateways.
+    spec = {
+        "components": {
+            "ingressGateways": [
+                {"name": "istio-ingressgateway", "enabled": True},
+                {"name": "istio-ingressgateway-custom", "enabled": True, "label": {"istio": "custom"}},
+            ],
+            "egressGateways": [{"name": "istio-egressgateway", "enabled": True}],
+        }
+    }
+    objects = render_iop(spec, ["IngressGateways", "EgressGateways"])
+    identities = [(o["kind"], o["metadata"]["name"]) for o in objects]
+    assert len(identities) == len(set(identities)) == 18
+    names = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"}
+    assert names == {"istio-ingressgateway", "istio-ingressgateway-custom", "istio-egressgateway"}
+    custom = the(objects, "Service", "istio-ingressgateway-custom")
+    assert custom["spec"]["selector"] == {"app": "istio-ingressgateway", "istio": "custom"}
+    assert custom["metadata"]["labels"]["operator.istio.io/component"] == "IngressGateways"
+    assert the(objects, "Service", "istio-egressgateway")["metadata"]["labels"]["operator.istio.io/component"] == (
+        "EgressGateways"
+    )
+
+
+def test_k8s_service_settings_of_a_second_gateway() -> None:
+    # Reference §4 row 9: externalTrafficPolicy and an annotation through k8s settings on the Service.
+    k8s = {
+        "service": {"externalTrafficPolicy": "Local"},
+        "serviceAnnotations": {"manifest-generate": "testserviceAnnotation"},
+    }
+    objects = render_gateway(INGRESS, name="istio-ingressgateway-custom", entry={"k8s": k8s})
+    service = the(objects, "Service", "istio-ingressgateway-custom")
+    assert service["spec"]["externalTrafficPolicy"] == "Local"
+    assert service["metadata"]["annotations"] == {"manifest-generate": "testserviceAnnotation"}
+    assert [p["name"] for p in service["spec"]["ports"]] == ["status-port", "http2", "https"]
+    assert_valid(objects)
 
 
 def test_egress_service_is_cluster_ip_without_load_balancer_fields() -> None:
     entry = {"loadBalancerIP": "10.0.0.1", "loadBalancerSourceRanges": ["10.0.0.0/8"]}
-    service = the(render_gateway(EGRESS, entry=entry), "Service", EGRESS.name)
+    service = the(render_gateway(EGRESS, settings=entry), "Service", EGRESS.name)
     assert service["spec"]["type"] == "ClusterIP"
     assert "loadBalancerIP" not in service["spec"]
     assert "loadBalancerSourceRanges" not in service["spec"]
@@ -516,28 +521,31 @@ def test_egress_service_is_cluster_ip_without_load_balancer_fields() -> None:
 
 
 def test_service_ports_from_the_entry_replace_the_defaults() -> None:
-    ports = [{"name": "http", "port": 8080, "targetPort": 8081}, {"name": "dns", "port": 53, "protocol": "UDP"}]
-    objects = render_gateway(INGRESS, entry={"ports": ports})
+    ports = [
+        {"name": "http", "port": 8080, "targetPort": 8081},
+        {"name": "dns", "port": 53, "targetPort": 15053, "protocol": "UDP"},
+    ]
+    objects = render_gateway(INGRESS, entry={"k8s": {"service": {"ports": ports}}})
     assert the(objects, "Service", INGRESS.name)["spec"]["ports"] == ports
     container = proxy_container(the(objects, "Deployment", INGRESS.name))
     assert [(p["containerPort"], p["protocol"]) for p in container["ports"]] == [
         (8081, "TCP"),
-        (53, "UDP"),
+        (15053, "UDP"),
         (15090, "TCP"),
     ]
 
 
 def test_service_options_and_annotations() -> None:
-    entry = {
-        "serviceAnnotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
+    settings = {
         "loadBalancerSourceRanges": ["10.0.0.0/8"],
         "externalTrafficPolicy": "Local",
         "ipFamilyPolicy": "PreferDualStack",
         "ipFamilies": ["IPv4", "IPv6"],
+        "serviceAnnotations": {"example.com/owner": "web"},
     }
-    objects = render_gateway(INGRESS, entry=entry)
+    objects = render_gateway(INGRESS, settings=settings)
     service = the(objects, "Service", INGRESS.name)
-    assert service["metadata"]["annotations"] == {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
+    assert service["metadata"]["annotations"] == {"example.com/owner": "web"}
     assert service["spec"]["loadBalancerSourceRanges"] == ["10.0.0.0/8"]
     assert service["spec"]["externalTrafficPolicy"] == "Local"
     assert service["spec"]["ipFamilyPolicy"] == "PreferDualStack"
@@ -545,13 +553,38 @@ def test_service_options_and_annotations() -> None:
     assert_valid(objects)
 
 
+def test_acceptance_install_flags_render_an_internal_load_balancer() -> None:
+    # product.md §5: the install command's --set flags, as the shell hands them to meshctl.
+    sets = (
+        "profile=default",
+        "addonComponents.prometheus.enabled=false",
+        "addonComponents.grafana.enabled=false",
+        "addonComponents.kiali.enabled=false",
+        "addonComponents.tracing.enabled=false",
+        "components.ingressGateways[0].enabled=true",
+        "components.ingressGateways[0].k8s.serviceAnnotations."
+        'service\\.beta\\.kubernetes\\.io/aws-load-balancer-internal="true"',
+    )
+    config = layering.build_effective_config(layering.ConfigInput(sets=sets))
+    objects = pipeline.render_manifests(config, components=["IngressGateways", "AddonComponents"])
+    assert {obj["metadata"]["labels"]["operator.istio.io/component"] for obj in objects} == {"IngressGateways"}
+    service = the(objects, "Service", INGRESS.name)
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert service["metadata"]["annotations"] == {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
+    assert [(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [
+        ("status-port", 15021, 15021),
+        ("http2", 80, 8080),
+        ("https", 443, 8443),
+    ]
+
+
 def test_custom_service_leaves_the_service_out() -> None:
-    assert not by_kind(render_gateway(INGRESS, entry={"customService": True}), "Service")
+    assert not by_kind(render_gateway(INGRESS, settings={"customService": True}), "Service")
 
 
 def test_demo_profile_gateways() -> None:
-    ingress = render_gateway(INGRESS, values=DEMO_VALUES)
-    egress = render_gateway(EGRESS, values=DEMO_VALUES)
+    ingress = render_gateway(INGRESS, spec={"profile": "demo"})
+    egress = render_gateway(EGRESS, spec={"profile": "demo"})
     for objects, kind in ((ingress, INGRESS), (egress, EGRESS)):
         assert len(objects) == 5, "no HPA with autoscaling off"
         assert not by_kind(objects, "HorizontalPodAutoscaler")
@@ -570,7 +603,7 @@ def test_demo_profile_gateways() -> None:
 
 
 def test_replica_count_without_autoscaling() -> None:
-    objects = render_gateway(INGRESS, entry={"autoscaleEnabled": False, "replicaCount": 3})
+    objects = render_gateway(INGRESS, entry={"k8s": {"replicaCount": 3}}, settings={"autoscaleEnabled": False})
     assert the(objects, "Deployment", INGRESS.name)["spec"]["replicas"] == 3
     assert not by_kind(objects, "HorizontalPodAutoscaler")
     pdb = the(objects, "PodDisruptionBudget", INGRESS.name)
@@ -578,7 +611,7 @@ def test_replica_count_without_autoscaling() -> None:
 
 
 def test_hpa_min_above_one_adds_a_pdb() -> None:
-    objects = render_gateway(INGRESS, entry={"autoscaleMin": 2, "autoscaleMax": 7})
+    objects = render_gateway(INGRESS, entry={"k8s": {"hpaSpec": {"minReplicas": 2, "maxReplicas": 7}}})
     hpa = the(objects, "HorizontalPodAutoscaler", INGRESS.name)
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 7)
     pdb = the(objects, "PodDisruptionBudget", INGRESS.name)
@@ -586,13 +619,15 @@ def test_hpa_min_above_one_adds_a_pdb() -> None:
     assert pdb["spec"] == {"minAvailable": 1, "selector": {"matchLabels": INGRESS.selector}}
     assert_valid(objects)
     disabled = render_gateway(
-        INGRESS, entry={"autoscaleMin": 2}, values={"global": {"defaultPodDisruptionBudget": {"enabled": False}}}
+        INGRESS,
+        entry={"k8s": {"hpaSpec": {"minReplicas": 2}}},
+        spec={"values": {"global": {"defaultPodDisruptionBudget": {"enabled": False}}}},
     )
     assert not by_kind(disabled, "PodDisruptionBudget")
 
 
 def test_memory_metric_only_when_set() -> None:
-    objects = render_gateway(INGRESS, entry={"memory": {"targetAverageUtilization": 75}})
+    objects = render_gateway(INGRESS, settings={"memory": {"targetAverageUtilization": 75}})
     metrics = the(objects, "HorizontalPodAutoscaler", INGRESS.name)["spec"]["metrics"]
     assert [(m["resource"]["name"], m["resource"]["target"]["averageUtilization"]) for m in metrics] == [
         ("cpu", 80),
@@ -601,7 +636,7 @@ def test_memory_metric_only_when_set() -> None:
 
 
 def test_network_policy(kind: GatewayKind) -> None:
-    objects = render_gateway(kind, values={"global": {"networkPolicy": {"enabled": True}}})
+    objects = render_gateway(kind, spec=NETWORK_POLICY)
     policy = the(objects, "NetworkPolicy", kind.name)
     spec = policy["spec"]
     assert spec["podSelector"] == {"matchLabels": kind.selector}
@@ -611,7 +646,7 @@ def test_network_policy(kind: GatewayKind) -> None:
     assert [(p["port"], p["protocol"]) for p in rule["ports"]] == [(port, "TCP") for port in expected]
     assert spec["egress"] == [{}]
     assert_valid(objects)
-    revisioned = render_gateway(kind, values={"global": {"networkPolicy": {"enabled": True}}}, revision="canary")
+    revisioned = render_gateway(kind, spec=NETWORK_POLICY, revision="canary")
     assert by_kind(revisioned, "NetworkPolicy").keys() == {f"{kind.name}-canary"}
 
 
@@ -629,7 +664,7 @@ def test_revision() -> None:
 
 
 def test_ambient_profile_uses_the_distroless_proxy_and_hbone_metadata() -> None:
-    objects = render_gateway(INGRESS, values=AMBIENT_VALUES)
+    objects = render_gateway(INGRESS, spec={"profile": "ambient"})
     container = proxy_container(the(objects, "Deployment", INGRESS.name))
     assert container["image"] == "docker.io/istio/proxyv2:1.30.3-distroless"
     env = env_table(container)
@@ -647,12 +682,12 @@ def test_hub_and_tag_of_the_entry() -> None:
 
 
 def test_gateway_env_network_and_cluster() -> None:
-    values = {
-        "global": {"network": "net-1", "meshID": "mesh-1", "multiCluster": {"clusterName": "east"}},
+    spec = {
+        "values": {"global": {"network": "net-1", "meshID": "mesh-1", "multiCluster": {"clusterName": "east"}}},
         "meshConfig": {"trustDomain": "example.org"},
     }
-    entry = {"env": {"ISTIO_META_ROUTER_MODE": "sni-dnat", "ISTIO_META_UNPRIVILEGED_POD": "false"}}
-    objects = render_gateway(INGRESS, entry=entry, values=values)
+    settings = {"env": {"ISTIO_META_ROUTER_MODE": "sni-dnat", "ISTIO_META_UNPRIVILEGED_POD": "false"}}
+    objects = render_gateway(INGRESS, settings=settings, spec=spec)
     env = env_table(proxy_container(the(objects, "Deployment", INGRESS.name)))
     names = [name for name, _ in env]
     assert len(names) == len(set(names)), "each variable once; a later setting replaces an earlier one"
@@ -667,19 +702,19 @@ def test_gateway_env_network_and_cluster() -> None:
 
 
 def test_log_as_json_and_sts_port_args() -> None:
-    objects = render_gateway(INGRESS, values={"global": {"logAsJson": True, "sts": {"servicePort": 15463}}})
+    objects = render_gateway(INGRESS, spec={"values": {"global": {"logAsJson": True, "sts": {"servicePort": 15463}}}})
     args = proxy_container(the(objects, "Deployment", INGRESS.name))["args"]
     assert args == [*ARGS, "--log_as_json", "--stsPort=15463"]
 
 
 def test_openshift_leaves_user_and_group_to_the_platform() -> None:
-    objects = render_gateway(INGRESS, values=OPENSHIFT_VALUES)
+    objects = render_gateway(INGRESS, spec={"profile": "openshift"})
     pod = the(objects, "Deployment", INGRESS.name)["spec"]["template"]["spec"]
     assert pod["securityContext"] == {"runAsNonRoot": True}
 
 
 def test_run_as_root_is_an_explicit_opt_in() -> None:
-    objects = render_gateway(INGRESS, entry={"runAsRoot": True})
+    objects = render_gateway(INGRESS, settings={"runAsRoot": True})
     deployment = the(objects, "Deployment", INGRESS.name)
     assert "securityContext" not in deployment["spec"]["template"]["spec"]
     security = proxy_container(deployment)["securityContext"]
@@ -699,7 +734,9 @@ def test_scheduling_values() -> None:
             {"key": "istio", "operator": "In", "values": "ingressgateway", "topologyKey": "kubernetes.io/hostname"}
         ],
     }
-    objects = render_gateway(INGRESS, entry=entry, values={"global": {"priorityClassName": "system-cluster-critical"}})
+    objects = render_gateway(
+        INGRESS, settings=entry, spec={"values": {"global": {"priorityClassName": "system-cluster-critical"}}}
+    )
     pod = the(objects, "Deployment", INGRESS.name)["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"pool": "edge"}
     assert pod["tolerations"] == entry["tolerations"]
@@ -722,6 +759,6 @@ def test_scheduling_values() -> None:
 def test_global_default_tolerations_and_node_selector_apply_when_the_gateway_has_none() -> None:
     toleration = {"key": "dedicated", "operator": "Exists"}
     values = {"global": {"defaultTolerations": [toleration], "defaultNodeSelector": {"disk": "ssd"}}}
-    pod = the(render_gateway(EGRESS, values=values), "Deployment", EGRESS.name)["spec"]["template"]["spec"]
+    pod = the(render_gateway(EGRESS, spec={"values": values}), "Deployment", EGRESS.name)["spec"]["template"]["spec"]
     assert pod["tolerations"] == [toleration]
     assert pod["nodeSelector"] == {"disk": "ssd"}
