@@ -650,6 +650,17 @@ def test_grafana_has_no_admin_and_anonymous_viewers(objects_by_addon: dict[str, 
     assert ini["users"]["allow_sign_up"] == "false"
 
 
+def test_grafana_paths_are_on_its_volumes(objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
+    container = pod_spec(objects_by_addon["grafana"], GRAFANA)["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert list(env) == ["GF_PATHS_CONFIG", "GF_PATHS_DATA", "GF_PATHS_PROVISIONING", "GF_PATHS_LOGS"]
+    writable = [m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")]
+    assert env["GF_PATHS_CONFIG"] == "/etc/grafana/grafana.ini"
+    assert env["GF_PATHS_PROVISIONING"] == "/etc/grafana/provisioning"
+    for name in ("GF_PATHS_DATA", "GF_PATHS_LOGS"):
+        assert any(env[name] == path or env[name].startswith(path + "/") for path in writable), name
+
+
 def test_grafana_data_source_is_the_prometheus_service(objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
     sources = yaml.safe_load(config_text(objects_by_addon["grafana"], GRAFANA, "datasources.yaml"))["datasources"]
     assert sources == [{
