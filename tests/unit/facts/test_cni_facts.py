@@ -7,8 +7,8 @@ file. Object counts per profile: ambient 9, openshift 8, openshift-ambient 10 (r
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -16,10 +16,9 @@ import kubernetes_validate.utils
 import pytest
 import yaml
 
-from meshctl.render import templates
-
-REPO = Path(__file__).resolve().parents[3]
-MANIFESTS = REPO / "manifests"
+from meshctl import yamlio
+from meshctl.config import layering
+from meshctl.render import pipeline
 
 KUBERNETES_VERSIONS = sorted(
     {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
@@ -117,41 +116,30 @@ AMBIENT_VOLUMES = {
     "cni-ztunnel-sock-dir": ("/var/run/ztunnel", "DirectoryOrCreate", "/var/run/ztunnel", False, None),
 }
 
-# Value layers of reference §1.4: the ambient profile and the openshift platform as they reach the cni values.
-AMBIENT_VALUES = {"profile": "ambient", "global": {"variant": "distroless"}, "cni": {"ambient": {"enabled": True}}}
-OPENSHIFT_VALUES = {
-    "global": {"platform": "openshift"},
-    "cni": {
-        "cniBinDir": "/var/lib/cni/bin",
-        "cniConfDir": "/etc/cni/multus/net.d",
-        "chained": False,
-        "cniConfFileName": "istio-cni.conf",
-        "provider": "multus",
-    },
-}
-OPENSHIFT_AMBIENT_VALUES = templates.deep_merge(OPENSHIFT_VALUES, AMBIENT_VALUES)
-
-
 # --------------------------------------------------------------------------------------------------------------
-# Rendering (the context of docs/dev/templates.md, built directly)
+# Rendering: the full pipeline (configuration engine, templates, k8s settings, labels) on an IstioOperator input
 
 
-def render_cni(values: Mapping[str, Any] | None = None, namespace: str = "istio-system") -> list[dict[str, Any]]:
-    shared = yaml.safe_load((MANIFESTS / "values.yaml").read_text(encoding="utf-8"))
-    own = yaml.safe_load((MANIFESTS / "cni" / "values.yaml").read_text(encoding="utf-8"))
-    merged = templates.deep_merge(templates.deep_merge(shared, own), values or {})
-    context = {
-        "values": merged,
-        "component": {"name": "Cni", "key": "cni", "namespace": namespace, "spec": {"enabled": True}},
-        "namespace": namespace,
-        "istio_namespace": merged["global"]["istioNamespace"],
-        "revision": "",
-        "rev_suffix": "",
-        "rev_label": "default",
-        "istio_version": "1.30.3",
-        "owner_name": "unknown",
-    }
-    return templates.render_template_dir(MANIFESTS / "cni", context)
+def render_cni(
+    values: Mapping[str, Any] | None = None,
+    *,
+    profile: str | None = None,
+    namespace: str | None = None,
+    entry: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The Cni objects of ``manifest generate`` for a profile, with the component on and ``values`` set."""
+    component: dict[str, Any] = {"enabled": True, **(entry or {})}
+    if namespace is not None:
+        component["namespace"] = namespace
+    spec: dict[str, Any] = {"components": {"cni": component}}
+    if profile is not None:
+        spec["profile"] = profile
+    if values:
+        spec["values"] = dict(values)
+    document = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": spec}
+    inp = layering.ConfigInput(files=("-",))
+    config = layering.build_effective_config(inp, stdin=io.StringIO(yamlio.dump_yaml(document)))
+    return pipeline.render_manifests(config, components=["Cni"])
 
 
 def inventory(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -204,7 +192,7 @@ def default_objects() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def ambient_objects() -> list[dict[str, Any]]:
-    return render_cni(AMBIENT_VALUES)
+    return render_cni(profile="ambient")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -221,25 +209,21 @@ def test_ambient_profile_renders_nine_objects(ambient_objects: list[dict[str, An
 
 
 def test_openshift_renders_eight_objects() -> None:
-    objects = render_cni(OPENSHIFT_VALUES, namespace="kube-system")
+    objects = render_cni(profile="openshift")
     assert inventory(objects) == sorted(BASE_OBJECTS + MULTUS_OBJECTS)
     assert len(objects) == 8
 
 
 def test_openshift_ambient_renders_ten_objects() -> None:
-    objects = render_cni(OPENSHIFT_AMBIENT_VALUES, namespace="kube-system")
+    objects = render_cni(profile="openshift-ambient")
     assert inventory(objects) == sorted(BASE_OBJECTS + AMBIENT_OBJECTS + MULTUS_OBJECTS)
     assert len(objects) == 10
 
 
-@pytest.mark.parametrize(
-    ("values", "namespace"),
-    [({}, "istio-system"), (AMBIENT_VALUES, "istio-system"), (OPENSHIFT_AMBIENT_VALUES, "kube-system")],
-    ids=["default", "ambient", "openshift-ambient"],
-)
+@pytest.mark.parametrize("profile", ["default", "ambient", "openshift", "openshift-ambient"])
 @pytest.mark.parametrize("k8s_version", KUBERNETES_VERSIONS)
-def test_every_object_validates_strictly(k8s_version: str, values: dict[str, Any], namespace: str) -> None:
-    for obj in render_cni(values, namespace):
+def test_every_object_validates_strictly(k8s_version: str, profile: str) -> None:
+    for obj in render_cni(profile=profile):
         if obj["kind"] == "NetworkAttachmentDefinition":
             continue  # a custom resource (Multus); not in the Kubernetes schema
         kubernetes_validate.validate(obj, k8s_version, strict=True)
@@ -255,6 +239,8 @@ def test_namespaces_and_labels(ambient_objects: list[dict[str, Any]]) -> None:
         assert meta["labels"]["release"] == "istio"
         assert meta["labels"]["istio.io/rev"] == "default"
         assert meta["labels"]["app.kubernetes.io/name"] == "istio-cni"
+        assert meta["labels"]["operator.istio.io/component"] == "Cni"
+        assert meta["labels"]["helm.sh/chart"] == "cni-1.30.3"
         assert "annotations" not in meta
 
 
@@ -277,7 +263,7 @@ def test_cluster_roles(ambient_objects: list[dict[str, Any]]) -> None:
     ],
 )
 def test_cluster_role_bindings(binding: str, role: str) -> None:
-    obj = the(render_cni(AMBIENT_VALUES, namespace="kube-system"), "ClusterRoleBinding", binding)
+    obj = the(render_cni(profile="ambient", namespace="kube-system"), "ClusterRoleBinding", binding)
     assert obj["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role}
     assert obj["subjects"] == [{"kind": "ServiceAccount", "name": "istio-cni", "namespace": "kube-system"}]
 
@@ -308,7 +294,7 @@ def test_repair_off_leaves_out_its_role_and_binding() -> None:
 
 
 def test_openshift_may_use_the_privileged_scc() -> None:
-    objects = render_cni(OPENSHIFT_VALUES, namespace="kube-system")
+    objects = render_cni(profile="openshift")
     assert the(objects, "ClusterRole", "istio-cni")["rules"] == [*NODE_RULES, SCC_RULE]
 
 
@@ -325,7 +311,7 @@ def test_config_map_defaults(default_objects: list[dict[str, Any]]) -> None:
 
 
 def test_config_map_ambient_and_platform_keys() -> None:
-    data = the(render_cni(OPENSHIFT_AMBIENT_VALUES, "kube-system"), "ConfigMap", "istio-cni-config")["data"]
+    data = the(render_cni(profile="openshift-ambient"), "ConfigMap", "istio-cni-config")["data"]
     assert data["AMBIENT_ENABLED"] == "true"
     assert data["CHAINED_CNI_PLUGIN"] == "false"
     assert data["CNI_CONF_NAME"] == "istio-cni.conf"
@@ -436,9 +422,7 @@ def test_ambient_image_is_distroless(ambient_objects: list[dict[str, Any]]) -> N
 
 
 def test_shared_host_network_namespace() -> None:
-    objects = render_cni(
-        templates.deep_merge(AMBIENT_VALUES, {"cni": {"ambient": {"shareHostNetworkNamespace": True}}})
-    )
+    objects = render_cni({"cni": {"ambient": {"shareHostNetworkNamespace": True}}}, profile="ambient")
     pod = the(objects, "DaemonSet", "istio-cni-node")["spec"]["template"]["spec"]
     assert pod["hostNetwork"] is True
     assert pod["dnsPolicy"] == "ClusterFirstWithHostNet"
@@ -446,7 +430,7 @@ def test_shared_host_network_namespace() -> None:
 
 
 def test_openshift_platform_paths_and_selinux() -> None:
-    objects = render_cni(OPENSHIFT_VALUES, namespace="kube-system")
+    objects = render_cni(profile="openshift")
     volumes = {v["name"]: v for v in the(objects, "DaemonSet", "istio-cni-node")["spec"]["template"]["spec"]["volumes"]}
     assert volumes["cni-bin-dir"]["hostPath"]["path"] == "/var/lib/cni/bin"
     assert volumes["cni-net-dir"]["hostPath"]["path"] == "/etc/cni/multus/net.d"
@@ -457,23 +441,29 @@ def test_openshift_platform_paths_and_selinux() -> None:
 
 
 def test_gke_empty_bin_dir_means_the_platform_directory() -> None:
-    objects = render_cni({"global": {"platform": "gke"}, "cni": {"cniBinDir": ""}})
+    objects = render_cni({"global": {"platform": "gke"}})
     volumes = {v["name"]: v for v in the(objects, "DaemonSet", "istio-cni-node")["spec"]["template"]["spec"]["volumes"]}
     assert volumes["cni-bin-dir"]["hostPath"]["path"] == "/home/kubernetes/bin"
 
 
 def test_cni_hub_tag_and_log_settings() -> None:
-    values = {"cni": {"hub": "registry.example/mesh", "tag": "1.30.3-patch", "logging": {"level": "debug"}}}
-    values["global"] = {"logAsJson": True}
-    objects = render_cni(values)
+    values = {"cni": {"logging": {"level": "debug"}}, "global": {"logAsJson": True}}
+    objects = render_cni(values, entry={"hub": "registry.example/mesh", "tag": "1.30.3-patch"})
     install = container(objects)
     assert install["image"] == "registry.example/mesh/install-cni:1.30.3-patch"
     assert install["args"] == ["--log_output_level=debug", "--log_as_json"]
     assert the(objects, "ConfigMap", "istio-cni-config")["data"]["CURRENT_AGENT_VERSION"] == "1.30.3-patch"
 
 
+def test_k8s_tolerations_replace_the_defaults() -> None:
+    # Reference §4 row 14.
+    toleration = {"key": "example-key", "operator": "Exists", "effect": "NoSchedule"}
+    objects = render_cni(entry={"k8s": {"tolerations": [toleration]}})
+    assert the(objects, "DaemonSet", "istio-cni-node")["spec"]["template"]["spec"]["tolerations"] == [toleration]
+
+
 def test_demo_resources() -> None:
-    objects = render_cni({"cni": {"resources": {"requests": {"cpu": "10m", "memory": "40Mi"}}}})
+    objects = render_cni(profile="demo")
     assert container(objects)["resources"] == {"requests": {"cpu": "10m", "memory": "40Mi"}}
 
 
