@@ -7,6 +7,7 @@ golden file, so a template change that breaks a fact fails here even if a golden
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,9 @@ import kubernetes_validate.utils
 import pytest
 import yaml
 
-from meshctl.render import templates
-
-REPO = Path(__file__).resolve().parents[3]
-MANIFESTS = REPO / "manifests"
-
+from meshctl import objects
+from meshctl.config import layering
+from meshctl.render import pipeline
 
 # --------------------------------------------------------------------------------------------------------------
 # Fact tables (reference §3)
@@ -100,24 +99,22 @@ ISTIO_GROUPS = ["security.istio.io", "networking.istio.io", "telemetry.istio.io"
 # Rendering
 
 
-def render_base(values: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Render the base component templates with ``values`` merged over the chart defaults (default profile)."""
-    shared = yaml.safe_load((MANIFESTS / "values.yaml").read_text(encoding="utf-8"))
-    own = yaml.safe_load((MANIFESTS / "base" / "values.yaml").read_text(encoding="utf-8"))
-    merged = templates.deep_merge(templates.deep_merge(shared, own), values or {})
-    namespace = merged["global"]["istioNamespace"]
-    context = {
-        "values": merged,
-        "component": {"name": "Base", "key": "base", "namespace": namespace, "spec": {"enabled": True}},
-        "namespace": namespace,
-        "istio_namespace": namespace,
-        "revision": "",
-        "rev_suffix": "",
-        "rev_label": "default",
-        "istio_version": "1.30.3",
-        "owner_name": "unknown",
+def render_base(values: Mapping[str, Any] | None = None, *, profile: str = "default") -> list[dict[str, Any]]:
+    """The base component's objects as ``manifest generate`` renders them (full pipeline, labels included).
+
+    ``values`` go in through an IstioOperator file (``spec.values``), as a user would write them.
+    """
+    document: dict[str, Any] = {
+        "apiVersion": "install.istio.io/v1alpha1",
+        "kind": "IstioOperator",
+        "spec": {"profile": profile, "values": dict(values or {})},
     }
-    return templates.render_template_dir(MANIFESTS / "base", context)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "iop.yaml"
+        path.write_text(yaml.safe_dump(document), encoding="utf-8")
+        config = layering.build_effective_config(layering.ConfigInput(files=(str(path),)))
+    rendered = pipeline.render_manifests(config)
+    return [obj for obj in rendered if obj["metadata"]["labels"][objects.COMPONENT_LABEL] == "Base"]
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -236,10 +233,63 @@ def test_every_default_object_validates_strictly(k8s_version: str, default_objec
         kubernetes_validate.validate(obj, k8s_version, strict=True)
 
 
-def test_crds_are_rendered_in_the_tables_order(default_objects: list[dict[str, Any]]) -> None:
-    # The pipeline sorts the output; within the template the order is the reference's (group, then kind).
-    names = [obj["metadata"]["name"] for obj in default_objects if obj["kind"] == "CustomResourceDefinition"]
-    assert names == [crd.name for crd in CRDS]
+def test_output_order_is_crds_by_name_then_the_service_account(default_objects: list[dict[str, Any]]) -> None:
+    names = [(obj["kind"], obj["metadata"]["name"]) for obj in default_objects]
+    crd_names = sorted(crd.name for crd in CRDS)
+    assert names == [("CustomResourceDefinition", name) for name in crd_names] + [
+        ("ServiceAccount", "istio-reader-service-account")
+    ]
+
+
+def expected_common_labels(namespace: str = "istio-system", owner: str = "unknown") -> dict[str, str]:
+    """The label block every base object carries (templates.md "Labels"; membership of the shared base set)."""
+    return {
+        "app.kubernetes.io/managed-by": "meshctl",
+        "app.kubernetes.io/instance": "istio",
+        "app.kubernetes.io/part-of": "istio",
+        "app.kubernetes.io/version": "1.30.3",
+        "helm.sh/chart": "base-1.30.3",
+        "operator.istio.io/component": "Base",
+        "install.operator.istio.io/owning-resource": owner,
+        "applyset.kubernetes.io/part-of": objects.applyset_id("meshctl-base", namespace),
+    }
+
+
+def test_every_object_carries_the_common_labels(default_objects: list[dict[str, Any]]) -> None:
+    common = expected_common_labels()
+    for obj in default_objects:
+        labels = obj["metadata"]["labels"]
+        assert {key: labels.get(key) for key in common} == common, obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("fact", CRDS, ids=lambda crd: crd.kind)
+def test_crd_labels_are_only_the_common_block(fact: Crd, crds: dict[str, dict[str, Any]]) -> None:
+    # Upstream's source labels (app=istio-pilot, chart=istio, heritage=Tiller, ...) are replaced by the label block.
+    assert crds[fact.name]["metadata"]["labels"] == expected_common_labels()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Profiles and revisions (reference §1.4: base is on in every profile but empty)
+
+
+@pytest.mark.parametrize("profile", ["default", "demo", "minimal", "preview", "remote", "stable", "ambient"])
+def test_base_renders_the_same_16_objects_in_every_profile(profile: str) -> None:
+    objs = render_base(profile=profile)
+    assert sorted(crd.name for crd in CRDS) == sorted(
+        obj["metadata"]["name"] for obj in objs if obj["kind"] == "CustomResourceDefinition"
+    )
+    assert len(objs) == 16
+
+
+def test_empty_profile_renders_no_base_objects() -> None:
+    assert render_base(profile="empty") == []
+
+
+def test_a_revision_does_not_rename_base_objects(default_objects: list[dict[str, Any]]) -> None:
+    revisioned = render_base({"revision": "canary"})
+    assert [obj["metadata"]["name"] for obj in revisioned] == [obj["metadata"]["name"] for obj in default_objects]
+    # The base set is shared by every revision: same membership ID as without a revision.
+    assert revisioned == default_objects
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -274,8 +324,16 @@ def test_reader_service_account(default_objects: list[dict[str, Any]]) -> None:
 
 
 def test_reader_service_account_follows_the_istio_namespace() -> None:
-    account = by_kind(render_base({"global": {"istioNamespace": "mesh"}}), "ServiceAccount")
-    assert account["istio-reader-service-account"]["metadata"]["namespace"] == "mesh"
+    account = by_kind(render_base({"global": {"istioNamespace": "mesh"}}), "ServiceAccount")[
+        "istio-reader-service-account"
+    ]
+    assert account["metadata"]["namespace"] == "mesh"
+    assert account["metadata"]["labels"] == {
+        **expected_common_labels(namespace="mesh"),
+        "app": "istio-reader",
+        "app.kubernetes.io/name": "istio-reader",
+        "release": "istio",
+    }
 
 
 @pytest.mark.parametrize(
