@@ -7,19 +7,17 @@ openshift-ambient 4 (reference §1.4).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
-import yaml
 
-from meshctl.render import templates
-
-REPO = Path(__file__).resolve().parents[3]
-MANIFESTS = REPO / "manifests"
+from meshctl import yamlio
+from meshctl.config import layering
+from meshctl.render import pipeline
 
 KUBERNETES_VERSIONS = sorted(
     {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
@@ -72,36 +70,25 @@ MOUNTS = {
     "tmp": "/tmp",
 }
 
-AMBIENT_VALUES = {
-    "profile": "ambient",
-    "global": {"variant": "distroless"},
-    "meshConfig": {"defaultConfig": {"proxyMetadata": {"ISTIO_META_ENABLE_HBONE": "true"}}},
-}
-OPENSHIFT_AMBIENT_VALUES = templates.deep_merge(AMBIENT_VALUES, {"global": {"platform": "openshift"}})
-
-
 # --------------------------------------------------------------------------------------------------------------
-# Rendering (the context of docs/dev/templates.md, built directly)
+# Rendering: the full pipeline (configuration engine, templates, k8s settings, labels) on an IstioOperator input
 
 
 def render_ztunnel(
-    values: Mapping[str, Any] | None = None, namespace: str = "istio-system", revision: str = ""
+    values: Mapping[str, Any] | None = None,
+    *,
+    profile: str = "ambient",
+    entry: Mapping[str, Any] | None = None,
+    revision: str | None = None,
 ) -> list[dict[str, Any]]:
-    shared = yaml.safe_load((MANIFESTS / "values.yaml").read_text(encoding="utf-8"))
-    own = yaml.safe_load((MANIFESTS / "ztunnel" / "values.yaml").read_text(encoding="utf-8"))
-    merged = templates.deep_merge(templates.deep_merge(shared, own), values or {})
-    context = {
-        "values": merged,
-        "component": {"name": "Ztunnel", "key": "ztunnel", "namespace": namespace, "spec": {"enabled": True}},
-        "namespace": namespace,
-        "istio_namespace": merged["global"]["istioNamespace"],
-        "revision": revision,
-        "rev_suffix": f"-{revision}" if revision else "",
-        "rev_label": revision or "default",
-        "istio_version": "1.30.3",
-        "owner_name": "unknown",
-    }
-    return templates.render_template_dir(MANIFESTS / "ztunnel", context)
+    """The Ztunnel objects of ``manifest generate`` for a profile (ambient by default), with ``values`` set."""
+    spec: dict[str, Any] = {"profile": profile, "components": {"ztunnel": {"enabled": True, **(entry or {})}}}
+    if values:
+        spec["values"] = dict(values)
+    document = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": spec}
+    inp = layering.ConfigInput(files=("-",), revision=revision)
+    config = layering.build_effective_config(inp, stdin=io.StringIO(yamlio.dump_yaml(document)))
+    return pipeline.render_manifests(config, components=["Ztunnel"])
 
 
 def inventory(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -135,7 +122,7 @@ def env_table(container: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def ambient_objects() -> list[dict[str, Any]]:
-    return render_ztunnel(AMBIENT_VALUES)
+    return render_ztunnel()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -147,7 +134,7 @@ def test_ambient_profile_renders_two_objects(ambient_objects: list[dict[str, Any
 
 
 def test_openshift_ambient_renders_four_objects() -> None:
-    objects = render_ztunnel(OPENSHIFT_AMBIENT_VALUES, namespace="kube-system")
+    objects = render_ztunnel(profile="openshift-ambient")
     assert inventory(objects) == sorted(OBJECTS + OPENSHIFT_OBJECTS)
     role = the(objects, "ClusterRole", "ztunnel")
     assert role["rules"] == [
@@ -166,14 +153,10 @@ def test_openshift_ambient_renders_four_objects() -> None:
     assert proxy(objects)["securityContext"]["seLinuxOptions"] == {"type": "spc_t"}
 
 
-@pytest.mark.parametrize(
-    ("values", "namespace"),
-    [(AMBIENT_VALUES, "istio-system"), (OPENSHIFT_AMBIENT_VALUES, "kube-system")],
-    ids=["ambient", "openshift-ambient"],
-)
+@pytest.mark.parametrize("profile", ["ambient", "openshift-ambient"])
 @pytest.mark.parametrize("k8s_version", KUBERNETES_VERSIONS)
-def test_every_object_validates_strictly(k8s_version: str, values: dict[str, Any], namespace: str) -> None:
-    for obj in render_ztunnel(values, namespace):
+def test_every_object_validates_strictly(k8s_version: str, profile: str) -> None:
+    for obj in render_ztunnel(profile=profile):
         kubernetes_validate.validate(obj, k8s_version, strict=True)
 
 
@@ -182,6 +165,8 @@ def test_labels_and_no_empty_annotations(ambient_objects: list[dict[str, Any]]) 
         meta = obj["metadata"]
         assert meta["namespace"] == "istio-system"
         assert meta["labels"]["app.kubernetes.io/name"] == "ztunnel"
+        assert meta["labels"]["operator.istio.io/component"] == "Ztunnel"
+        assert meta["labels"]["helm.sh/chart"] == "ztunnel-1.30.3"
         # ztunnel objects carry no release label (reference §2.0); upstream's `annotations: {}` is left out.
         assert "release" not in meta["labels"]
         assert "annotations" not in meta
@@ -262,20 +247,20 @@ def test_volumes_and_mounts(ambient_objects: list[dict[str, Any]]) -> None:
 
 
 def test_without_ambient_values_the_image_has_no_variant() -> None:
-    objects = render_ztunnel()
+    objects = render_ztunnel(profile="default")
     assert proxy(objects)["image"] == "docker.io/istio/ztunnel:1.30.3"
     assert "ISTIO_META_ENABLE_HBONE" not in dict(env_table(proxy(objects)))
 
 
 def test_ztunnel_hub_tag_and_variant_beat_the_global_ones() -> None:
-    values = templates.deep_merge(
-        AMBIENT_VALUES, {"ztunnel": {"hub": "registry.example/mesh", "tag": "1.30.3-patch", "variant": "debug"}}
+    objects = render_ztunnel(
+        {"ztunnel": {"variant": "debug"}}, entry={"hub": "registry.example/mesh", "tag": "1.30.3-patch"}
     )
-    assert proxy(render_ztunnel(values))["image"] == "registry.example/mesh/ztunnel:1.30.3-patch-debug"
+    assert proxy(objects)["image"] == "registry.example/mesh/ztunnel:1.30.3-patch-debug"
 
 
 def test_revision_points_at_the_revisions_istiod() -> None:
-    objects = render_ztunnel(AMBIENT_VALUES, revision="canary")
+    objects = render_ztunnel(revision="canary")
     env = dict(env_table(proxy(objects)))
     assert env["CA_ADDRESS"] == env["XDS_ADDRESS"] == "istiod-canary.istio-system.svc:15012"
     for obj in objects:
@@ -283,13 +268,10 @@ def test_revision_points_at_the_revisions_istiod() -> None:
 
 
 def test_addresses_network_cluster_and_logging() -> None:
-    values = templates.deep_merge(
-        AMBIENT_VALUES,
-        {
-            "global": {"network": "net-1", "multiCluster": {"clusterName": "east"}, "logAsJson": True},
-            "ztunnel": {"caAddress": "ca.example:15012", "xdsAddress": "xds.example:15012", "logLevel": "debug"},
-        },
-    )
+    values = {
+        "global": {"network": "net-1", "multiCluster": {"clusterName": "east"}, "logAsJson": True},
+        "ztunnel": {"caAddress": "ca.example:15012", "xdsAddress": "xds.example:15012", "logLevel": "debug"},
+    }
     env = env_table(proxy(render_ztunnel(values)))
     by_name = dict(env)
     assert by_name["CA_ADDRESS"] == "ca.example:15012"
@@ -303,8 +285,9 @@ def test_addresses_network_cluster_and_logging() -> None:
 
 
 def test_resources_and_cpu_env() -> None:
+    # Reference §4 row 15: k8s resources replace the defaults; the CPU also reaches the values (live chart env).
     resources = {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"cpu": "200m", "memory": "200Mi"}}
-    objects = render_ztunnel(templates.deep_merge(AMBIENT_VALUES, {"ztunnel": {"resources": resources}}))
+    objects = render_ztunnel(entry={"k8s": {"resources": resources}})
     container = proxy(objects)
     assert container["resources"] == resources
     env = dict(env_table(container))
@@ -313,8 +296,7 @@ def test_resources_and_cpu_env() -> None:
 
 
 def test_env_map_comes_last_and_wins() -> None:
-    values = templates.deep_merge(AMBIENT_VALUES, {"ztunnel": {"env": {"RUST_LOG": "warn", "EXTRA": "1"}}})
-    env = env_table(proxy(render_ztunnel(values)))
+    env = env_table(proxy(render_ztunnel({"ztunnel": {"env": {"RUST_LOG": "warn", "EXTRA": "1"}}})))
     names = [name for name, _ in env]
     assert len(names) == len(set(names))
     assert dict(env)["RUST_LOG"] == "warn"
@@ -324,7 +306,7 @@ def test_env_map_comes_last_and_wins() -> None:
 def test_tolerations_and_scheduling_values() -> None:
     toleration = {"key": "example-key", "operator": "Exists", "effect": "NoSchedule"}
     values = {"ztunnel": {"tolerations": [toleration], "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 5}}
-    objects = render_ztunnel(templates.deep_merge(AMBIENT_VALUES, values))
+    objects = render_ztunnel(values)
     pod = the(objects, "DaemonSet", "ztunnel")["spec"]["template"]["spec"]
     assert pod["tolerations"] == [toleration]
     assert pod["dnsPolicy"] == "ClusterFirst"
@@ -332,9 +314,16 @@ def test_tolerations_and_scheduling_values() -> None:
     assert dict(env_table(proxy(objects)))["TERMINATION_GRACE_PERIOD_SECONDS"] == "5"
 
 
+def test_k8s_tolerations_replace_the_defaults() -> None:
+    # Reference §4 row 14.
+    toleration = {"key": "example-key", "operator": "Exists", "effect": "NoSchedule"}
+    objects = render_ztunnel(entry={"k8s": {"tolerations": [toleration]}})
+    assert the(objects, "DaemonSet", "ztunnel")["spec"]["template"]["spec"]["tolerations"] == [toleration]
+
+
 def test_resource_quota_and_network_policy() -> None:
     values = {"ztunnel": {"resourceQuotas": {"enabled": True}}, "global": {"networkPolicy": {"enabled": True}}}
-    objects = render_ztunnel(templates.deep_merge(AMBIENT_VALUES, values))
+    objects = render_ztunnel(values)
     assert inventory(objects) == sorted([*OBJECTS, ("NetworkPolicy", "ztunnel"), ("ResourceQuota", "ztunnel")])
     quota = the(objects, "ResourceQuota", "ztunnel")
     assert quota["spec"]["hard"] == {"pods": "5000"}
