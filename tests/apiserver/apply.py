@@ -378,9 +378,10 @@ def apply(
         if other is not mine:
             owned |= other.fields
     inner = {p[:i] for p in owned for i in range(1, len(p))}
-    for path in sorted(previous - owned, key=len, reverse=True):
-        if path in inner:
-            continue  # something below it is still owned (an item another manager also sets): keep it
+    removed = {p for p in previous - owned if p not in inner}  # keep what holds fields others still own
+    # Remove whole items and subtrees at once: removing a key field first would change which item a path names.
+    outermost = [p for p in removed if not any(p[:i] in removed for i in range(1, len(p)))]
+    for path in sorted(outermost, key=len, reverse=True):
         if remove(merged, path):
             _prune_empty_parents(merged, path, owned)
 

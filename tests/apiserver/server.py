@@ -213,6 +213,7 @@ class ApiServer:
         elif not self.cluster.store.group_resources():
             seed_fresh_cluster(self.cluster)
         self.cluster.scheduler.start()
+        self.wait_idle()  # the start state (namespace defaults) is complete before the first request
         self._http.listen()
         self.write_kubeconfig(self.kubeconfig_path)
         self._started = True
