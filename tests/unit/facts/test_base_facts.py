@@ -113,12 +113,13 @@ def render_base(values: Mapping[str, Any] | None = None, *, profile: str = "defa
         path = Path(directory) / "iop.yaml"
         path.write_text(yaml.safe_dump(document), encoding="utf-8")
         config = layering.build_effective_config(layering.ConfigInput(files=(str(path),)))
-    rendered = pipeline.render_manifests(config)
-    return [obj for obj in rendered if obj["metadata"]["labels"][objects.COMPONENT_LABEL] == "Base"]
+    rendered = pipeline.render_manifests(config, components=["Base"])
+    assert {obj["metadata"]["labels"][objects.COMPONENT_LABEL] for obj in rendered} <= {"Base"}
+    return rendered
 
 
-def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
-    return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
+def by_kind(objs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {obj["metadata"]["name"]: obj for obj in objs if obj["kind"] == kind}
 
 
 @pytest.fixture(scope="module")
