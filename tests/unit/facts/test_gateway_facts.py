@@ -626,6 +626,29 @@ def test_hpa_min_above_one_adds_a_pdb() -> None:
     assert not by_kind(disabled, "PodDisruptionBudget")
 
 
+def test_k8s_hpa_and_pdb_settings() -> None:
+    # Reference §4 row 8 (gateway_hpa_pdb): upstream leaves `minAvailable: null`; the clean PDB has only the user's.
+    k8s = {"hpaSpec": {"minReplicas": 2}, "podDisruptionBudget": {"maxUnavailable": 1}}
+    objects = render_gateway(INGRESS, entry={"k8s": k8s})
+    assert the(objects, "HorizontalPodAutoscaler", INGRESS.name)["spec"]["minReplicas"] == 2
+    pdb = the(objects, "PodDisruptionBudget", INGRESS.name)
+    assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": INGRESS.selector}}
+    assert_valid(objects)
+
+
+def test_injection_template_renders_a_deployment_for_the_injector() -> None:
+    objects = render_gateway(INGRESS, settings={"injectionTemplate": "gateway"})
+    template = the(objects, "Deployment", INGRESS.name)["spec"]["template"]
+    assert template["metadata"]["annotations"]["inject.istio.io/templates"] == "gateway"
+    assert template["metadata"]["annotations"]["sidecar.istio.io/inject"] == "true"
+    assert template["metadata"]["labels"]["sidecar.istio.io/inject"] == "true"
+    [container] = template["spec"]["containers"]
+    assert (container["name"], container["image"]) == ("istio-proxy", "auto")
+    assert container["securityContext"] == CONTAINER_SECURITY
+    assert "volumes" not in template["spec"]
+    assert_valid(objects)
+
+
 def test_memory_metric_only_when_set() -> None:
     objects = render_gateway(INGRESS, settings={"memory": {"targetAverageUtilization": 75}})
     metrics = the(objects, "HorizontalPodAutoscaler", INGRESS.name)["spec"]["metrics"]
