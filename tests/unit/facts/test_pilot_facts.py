@@ -3,11 +3,14 @@
 The tables below are written from ``../shared/reference/istio-manifest-inventory.md`` §2.0, §2.2 and §4 (not from
 any golden file), so a template change that breaks a fact fails here even if a golden was refreshed along with it.
 Where the reference records an upstream quirk (nulls, empty lists), the clean object is asserted instead.
+Every render goes through the full pipeline (configuration engine, templates, k8s settings, labels), so the facts
+hold for what ``manifest generate`` prints and ``install`` applies.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -18,7 +21,9 @@ import kubernetes_validate.utils
 import pytest
 import yaml
 
-from meshctl.render import templates
+from meshctl import objects
+from meshctl.config import layering
+from meshctl.render import pipeline
 
 REPO = Path(__file__).resolve().parents[3]
 MANIFESTS = REPO / "manifests"
@@ -39,31 +44,29 @@ Objects = list[dict[str, Any]]
 # Rendering
 
 
-def render(values: Mapping[str, Any] | None = None, *, revision: str = "", namespace: str = NS) -> Objects:
-    """The pilot component's objects for ``values`` over the chart defaults (``docs/dev/templates.md``)."""
-    shared = yaml.safe_load((MANIFESTS / "values.yaml").read_text(encoding="utf-8"))
-    own = yaml.safe_load((PILOT / "values.yaml").read_text(encoding="utf-8"))
-    merged = templates.deep_merge(templates.deep_merge(shared, own), values or {})
-    context = {
-        "values": merged,
-        "component": {"name": "Pilot", "key": "pilot", "namespace": namespace, "spec": {"enabled": True}},
-        "namespace": namespace,
-        "istio_namespace": merged["global"]["istioNamespace"],
-        "revision": revision,
-        "rev_suffix": f"-{revision}" if revision else "",
-        "rev_label": revision or "default",
-        "istio_version": "1.30.3",
-        "owner_name": "unknown",
-    }
-    return templates.render_template_dir(PILOT, context)
+def render(
+    values: Mapping[str, Any] | None = None,
+    *,
+    revision: str = "",
+    namespace: str | None = None,
+    profile: str = "default",
+    component: Mapping[str, Any] | None = None,
+) -> Objects:
+    """The pilot component's objects through the full pipeline, from an IstioOperator with these settings.
 
-
-REMOTE_VALUES = {
-    "istiodRemote": {"enabled": True},
-    "pilot": {"configMap": False},
-    "telemetry": {"enabled": False},
-    "global": {"omitSidecarInjectorConfigMap": True},
-}
+    ``component`` is the IstioOperator's ``components.pilot`` entry (hub, tag, k8s, …).
+    """
+    spec: dict[str, Any] = {"profile": profile, "values": dict(values or {})}
+    if revision:
+        spec["revision"] = revision
+    pilot: dict[str, Any] = dict(component or {})
+    if namespace:
+        pilot["namespace"] = namespace
+    if pilot:
+        spec["components"] = {"pilot": pilot}
+    iop = yaml.safe_dump({"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": spec})
+    config = layering.build_effective_config(layering.ConfigInput(files=("-",)), stdin=io.StringIO(iop))
+    return pipeline.render_manifests(config, components=["Pilot"])
 
 
 @pytest.fixture(scope="module")
@@ -808,7 +811,7 @@ def test_deployment_values_driven_settings() -> None:
 def test_deployment_image() -> None:
     """§2.2.1: component hub/tag and the variant; a full image reference is used as is."""
     dep = get(
-        render({"pilot": {"hub": "component.pilot.hub", "tag": 2}, "global": {"variant": "distroless"}}),
+        render({"global": {"variant": "distroless"}}, component={"hub": "component.pilot.hub", "tag": "2"}),
         "Deployment",
         "istiod",
     )
@@ -837,7 +840,9 @@ def test_env_map_sorted_then_env_var_from() -> None:
     """§2.2.1 and §4 #13: pilot.env sorted by key after CA_TRUSTED_NODE_ACCOUNTS, then envVarFrom, then the rest."""
     var_from = [{"name": "FAKE_ENV_NAME", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]
     dep = get(
-        render({"pilot": {"env": {"ZED": "z", "ALPHA": True, "PILOT_ENABLE_AMBIENT": "true"}, "envVarFrom": var_from}}),
+        render(
+            {"pilot": {"env": {"ZED": "z", "ALPHA": "true", "PILOT_ENABLE_AMBIENT": "true"}, "envVarFrom": var_from}}
+        ),
         "Deployment",
         "istiod",
     )
@@ -1158,7 +1163,7 @@ def test_stable_validation_policy() -> None:
 
 def test_remote_object_set() -> None:
     """§1.4: pilot renders 4 objects under the remote profile: MWC, values, reader ClusterRole and binding."""
-    objs = render(REMOTE_VALUES)
+    objs = render(profile="remote")
     assert_valid(objs)
     assert ids(objs) == {
         ("MutatingWebhookConfiguration", "istio-sidecar-injector"),
@@ -1174,9 +1179,7 @@ def test_remote_object_set() -> None:
 
 def test_remote_with_pilot_ip_address() -> None:
     objs = render(
-        templates.deep_merge(
-            REMOTE_VALUES, {"global": {"remotePilotAddress": "10.0.0.7", "omitSidecarInjectorConfigMap": False}}
-        )
+        {"global": {"remotePilotAddress": "10.0.0.7", "omitSidecarInjectorConfigMap": False}}, profile="remote"
     )
     assert_valid(objs)
     assert len(objs) == 7
@@ -1191,7 +1194,7 @@ def test_remote_with_pilot_ip_address() -> None:
 
 
 def test_remote_with_pilot_host_name() -> None:
-    objs = render(templates.deep_merge(REMOTE_VALUES, {"global": {"remotePilotAddress": "istiod.example.com"}}))
+    objs = render({"global": {"remotePilotAddress": "istiod.example.com"}}, profile="remote")
     assert_valid(objs)
     svc = get(objs, "Service", "istiod")
     assert svc["spec"]["type"] == "ExternalName"
@@ -1208,3 +1211,101 @@ def test_resource_scope(scope: str, cluster_objects: bool) -> None:
     assert objs
     for obj in objs:
         assert (obj["kind"] in CLUSTER_SCOPED) is cluster_objects, obj["kind"]
+
+
+# --- Through the pipeline: common labels, profiles, k8s settings -----------------------------------------------
+
+
+def test_common_labels(default: Objects) -> None:
+    """§2.0 and rendering.md §5: the pipeline's label block on every object, the membership label included."""
+    part_of = {o["metadata"]["labels"][objects.PART_OF_LABEL] for o in default}
+    assert len(part_of) == 1
+    for obj in default:
+        labels = obj["metadata"]["labels"]
+        assert labels[objects.COMPONENT_LABEL] == "Pilot"
+        assert labels[objects.MANAGED_BY_LABEL] == "meshctl"
+        assert labels["install.operator.istio.io/owning-resource"] == "unknown"
+        assert labels["app.kubernetes.io/part-of"] == "istio"
+        assert labels["app.kubernetes.io/instance"] == "istio"
+        assert labels["app.kubernetes.io/version"] == "1.30.3"
+        assert labels["helm.sh/chart"] == "istiod-1.30.3"
+
+
+# §1.4: pilot objects per profile (the HPA goes in demo, the VAP and binding come in stable).
+PROFILE_COUNTS = {
+    "default": 17, "demo": 16, "minimal": 17, "preview": 17, "stable": 19, "remote": 4, "ambient": 17,
+    "openshift": 17, "openshift-ambient": 17,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("profile", "count"), sorted(PROFILE_COUNTS.items()))
+def test_profiles(profile: str, count: int) -> None:
+    objs = render(profile=profile)
+    assert len(objs) == count
+    assert_valid(objs)
+
+
+def test_demo_profile() -> None:
+    objs = render(profile="demo")
+    dep = get(objs, "Deployment", "istiod")
+    assert dep["spec"]["replicas"] == 1
+    assert ("HorizontalPodAutoscaler", "istiod") not in ids(objs)
+    assert env_value(dep, "PILOT_TRACE_SAMPLING") == "100"
+    assert container(dep)["resources"]["requests"] == {"cpu": "10m", "memory": "100Mi"}
+    mesh = mesh_of(objs)
+    assert mesh["accessLogFile"] == "/dev/stdout"
+    assert {p["name"] for p in mesh["extensionProviders"]} >= {"otel", "skywalking", "otel-tracing", "jaeger"}
+
+
+def test_ambient_and_openshift_profiles() -> None:
+    objs = render(profile="ambient")
+    dep = get(objs, "Deployment", "istiod")
+    assert container(dep)["image"].endswith("-distroless")
+    assert env_value(dep, "PILOT_ENABLE_AMBIENT") == "true"
+    mesh = mesh_of(objs)
+    assert mesh["defaultConfig"]["image"] == {"imageType": "distroless"}
+    assert mesh["defaultConfig"]["proxyMetadata"] == {"ISTIO_META_ENABLE_HBONE": "true"}
+    assert mesh["serviceScopeConfigs"][0]["scope"] == "GLOBAL"
+    dep = get(render(profile="openshift"), "Deployment", "istiod")
+    assert container(dep)["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert env_value(dep, "CA_TRUSTED_NODE_ACCOUNTS") == "kube-system/ztunnel"
+    assert env_value(dep, "PLATFORM") == "openshift"
+    preview = mesh_of(render(profile="preview"))
+    assert preview["defaultConfig"]["proxyMetadata"] == {"ISTIO_META_DNS_CAPTURE": "true"}
+
+
+def test_k8s_settings() -> None:
+    """§4 #2: env merged by name, probe and resources merged, nodeSelector set, the HPA spec patched."""
+    k8s = {
+        "env": [
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.myName"}}},
+            {"name": "GODEBUG", "value": "gctrace=1"},
+            {"name": "NEW_VAR", "value": "new_value"},
+        ],
+        "hpaSpec": {"maxReplicas": 333},
+        "readinessProbe": {"initialDelaySeconds": 555},
+        "resources": {"requests": {"memory": "999Mi"}},
+        "nodeSelector": {"master": "true"},
+    }
+    objs = render(component={"k8s": k8s})
+    assert_valid(objs)
+    dep = get(objs, "Deployment", "istiod")
+    pod_name = next(e for e in env_of(dep) if e["name"] == "POD_NAME")
+    assert pod_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.myName"
+    assert env_names(dep).count("POD_NAME") == 1
+    assert env_value(dep, "NEW_VAR") == "new_value"
+    probe = container(dep)["readinessProbe"]
+    assert (probe["initialDelaySeconds"], probe["periodSeconds"], probe["timeoutSeconds"]) == (555, 3, 5)
+    assert container(dep)["resources"] == {"requests": {"cpu": "500m", "memory": "999Mi"}}
+    assert dep["spec"]["template"]["spec"]["nodeSelector"] == {"master": "true"}
+    assert get(objs, "HorizontalPodAutoscaler", "istiod")["spec"]["maxReplicas"] == 333
+
+
+def test_k8s_hpa_min_and_pdb() -> None:
+    """§4 #8: hpaSpec.minReplicas 2 renders the PDB; the user's maxUnavailable replaces minAvailable (no null)."""
+    objs = render(component={"k8s": {"hpaSpec": {"minReplicas": 2}, "podDisruptionBudget": {"maxUnavailable": 1}}})
+    assert_valid(objs)
+    assert get(objs, "HorizontalPodAutoscaler", "istiod")["spec"]["minReplicas"] == 2
+    pdb = get(objs, "PodDisruptionBudget", "istiod")["spec"]
+    assert pdb["maxUnavailable"] == 1
+    assert "minAvailable" not in pdb
