@@ -299,7 +299,9 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
     """Raise 422 Invalid with every cause found (names first, then schema, then semantic rules)."""
     meta = obj.get("metadata") or {}
     causes = name_causes(rt, str(meta.get("name", "")))
-    causes += schema_causes(rt, copy.deepcopy(obj) if rt.custom else obj)
+    # managedFields are the server's own bookkeeping: not worth validating on every write.
+    checked = dict(obj, metadata={k: v for k, v in meta.items() if k != "managedFields"})
+    causes += schema_causes(rt, copy.deepcopy(checked) if rt.custom else checked)
     causes += semantic_causes(rt, obj)
     if causes:
         raise errors.invalid(rt.kind, rt.group, str(meta.get("name", "")), causes)
