@@ -20,7 +20,11 @@ import referencing
 
 from tests.golden import goldens
 
-VERSIONS = [v for v in kv.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)]
+# all_versions() lists each version twice (plain and strict schema directories).
+VERSIONS = sorted(
+    {v for v in kv.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
+    key=lambda v: tuple(map(int, v.split("."))),
+)
 
 
 def _is_builtin(api_version: str) -> bool:
