@@ -42,6 +42,26 @@ _GENERATION_KINDS = {
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
 }
 
+# What a new object's status shows before any controller ran (Go's zero values that are always serialized).
+_INITIAL_STATUS: dict[tuple[str, str], dict[str, Any]] = {
+    ("", "Service"): {"loadBalancer": {}},
+    ("apps", "ReplicaSet"): {"replicas": 0},
+    ("apps", "StatefulSet"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "DaemonSet"): {
+        "currentNumberScheduled": 0,
+        "numberMisscheduled": 0,
+        "desiredNumberScheduled": 0,
+        "numberReady": 0,
+    },
+    ("autoscaling", "HorizontalPodAutoscaler"): {"currentReplicas": 0, "desiredReplicas": 0},
+    ("policy", "PodDisruptionBudget"): {
+        "currentHealthy": 0,
+        "desiredHealthy": 0,
+        "disruptionsAllowed": 0,
+        "expectedPods": 0,
+    },
+}
+
 CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"
@@ -641,7 +661,10 @@ class Cluster:
         else:
             meta.pop("generation", None)
         if rt.has_status and (rt.group, rt.kind) not in (("", "Node"), ("", "Pod")):
+            # Built-in status structs are never null in Kubernetes' JSON: a new object shows an empty one.
             obj.pop("status", None)
+            if not rt.custom:
+                obj["status"] = copy.deepcopy(_INITIAL_STATUS.get((rt.group, rt.kind), {}))
         if rt.group_resource == resources.NAMESPACE.group_resource:
             obj["status"] = {"phase": "Active"}
         if (rt.group, rt.kind) == ("", "Service"):

@@ -13,7 +13,7 @@ from tests.apiserver.server import ApiServer
 @pytest.fixture
 def apiserver(tmp_path: pathlib.Path) -> Iterator[ApiServer]:
     """A running test API server over HTTPS with every lifecycle delay at zero; stopped (threads joined) after."""
-    with ApiServer(kubeconfig_path=tmp_path / "kubeconfig", bookmark_interval=0.2) as api:
+    with ApiServer(kubeconfig_path=tmp_path / "kubeconfig", bookmark_interval=0.2, progress_deadline_delay=0.2) as api:
         yield api
 
 
