@@ -169,9 +169,12 @@ def _find_item(items: list[Any], part: str) -> int:
     for index, item in enumerate(items):
         if kind == "v" and item == wanted:
             return index
-        if kind == "k" and isinstance(item, dict):
-            if all(item.get(k, _KEY_DEFAULTS.get(k)) == v for k, v in wanted.items()):
-                return index
+        if (
+            kind == "k"
+            and isinstance(item, dict)
+            and all(item.get(k, _KEY_DEFAULTS.get(k)) == v for k, v in wanted.items())
+        ):
+            return index
     return -1
 
 

@@ -287,7 +287,11 @@ class Cluster:
                     rt.kind,
                     rt.group,
                     "",
-                    [validation.cause("metadata.name", "Required value: name or generateName is required", "FieldValueRequired")],
+                    [
+                        validation.cause(
+                            "metadata.name", "Required value: name or generateName is required", "FieldValueRequired"
+                        )
+                    ],
                 )
         self._prune(rt, obj, ctx)
         with self.store.lock:
@@ -320,7 +324,14 @@ class Cluster:
             return self._commit(rt, old, new, ctx)
 
     def patch(
-        self, rt: ResourceType, namespace: str, name: str, body: bytes, content_type: str, query: dict[str, str], ctx: WriteContext
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: bytes,
+        content_type: str,
+        query: dict[str, str],
+        ctx: WriteContext,
     ) -> dict[str, Any]:
         if content_type == "application/apply-patch+yaml" or content_type == "application/apply-patch+cbor":
             return self._apply(rt, namespace, name, body, query, ctx)
@@ -389,7 +400,7 @@ class Cluster:
             if ctx.field_validation == "Strict":
                 raise errors.bad_request(", ".join(f".{p}: field not declared in schema" for p in unknown))
             if ctx.field_validation == "Warn":
-                ctx.warnings += [f"unknown field \"{p}\"" for p in unknown]
+                ctx.warnings += [f'unknown field "{p}"' for p in unknown]
         with self.store.lock:
             old = self.store.get(rt.group_resource, namespace if rt.namespaced else "", name)
             if old is None and ctx.subresource:
@@ -465,7 +476,13 @@ class Cluster:
             finalizers = list(meta.get("finalizers") or ())
             if rt.group_resource == resources.CRD.group_resource and CRD_CLEANUP_FINALIZER not in finalizers:
                 finalizers.append(CRD_CLEANUP_FINALIZER)
-                _set_condition(new, "Terminating", "True", "InstanceDeletionPending", "CustomResourceDefinition marked for deletion; instances will be deleted")
+                _set_condition(
+                    new,
+                    "Terminating",
+                    "True",
+                    "InstanceDeletionPending",
+                    "CustomResourceDefinition marked for deletion; instances will be deleted",
+                )
             if policy == "Foreground" and FOREGROUND_FINALIZER not in finalizers and self._has_dependents(old):
                 finalizers.append(FOREGROUND_FINALIZER)
             if policy == "Orphan" and not ctx.dry_run:
@@ -498,7 +515,12 @@ class Cluster:
             "apiVersion": "v1",
             "metadata": {},
             "status": "Success",
-            "details": {"name": obj["metadata"]["name"], "group": rt.group, "kind": rt.plural, "uid": obj["metadata"].get("uid")},
+            "details": {
+                "name": obj["metadata"]["name"],
+                "group": rt.group,
+                "kind": rt.plural,
+                "uid": obj["metadata"].get("uid"),
+            },
         }
 
     def delete_collection(
@@ -540,7 +562,9 @@ class Cluster:
                 return
             self._store_or_remove(rt, new)
 
-    def write_status(self, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any], manager: str) -> dict[str, Any] | None:
+    def write_status(
+        self, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any], manager: str
+    ) -> dict[str, Any] | None:
         """Controller-side status update (only when it changes), tracked as the controller's Update."""
         with self.store.lock:
             meta = obj["metadata"]
@@ -551,7 +575,9 @@ class Cluster:
                 return current
             new = copy.deepcopy(current)
             new["status"] = copy.deepcopy(status)
-            apply.track_update(current, new, rt.root(), manager, rt.api_version, now_rfc3339(), subresource="status", only="status")
+            apply.track_update(
+                current, new, rt.root(), manager, rt.api_version, now_rfc3339(), subresource="status", only="status"
+            )
             return self._store_or_remove(rt, new)
 
     def put_object(self, rt: ResourceType, obj: dict[str, Any], manager: str = "") -> dict[str, Any]:
@@ -605,10 +631,13 @@ class Cluster:
         api_version = obj.get("apiVersion")
         if api_version and api_version != rt.api_version:
             raise errors.bad_request(
-                f"the API version in the data ({api_version}) does not match the expected API version ({rt.api_version})"
+                f"the API version in the data ({api_version}) does not match the expected API version "
+                f"({rt.api_version})"
             )
         if obj.get("kind") and obj["kind"] != rt.kind:
-            raise errors.bad_request(f"the kind in the data ({obj['kind']}) does not match the expected kind ({rt.kind})")
+            raise errors.bad_request(
+                f"the kind in the data ({obj['kind']}) does not match the expected kind ({rt.kind})"
+            )
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.bad_request("metadata must be an object")
@@ -647,7 +676,13 @@ class Cluster:
                 "Forbidden",
                 f'{rt.qualified} "{name}" is forbidden: unable to create new content in namespace {namespace} '
                 "because it is being terminated",
-                causes=[{"reason": "NamespaceTerminating", "message": f"namespace {namespace} is being terminated", "field": "metadata.namespace"}],
+                causes=[
+                    {
+                        "reason": "NamespaceTerminating",
+                        "message": f"namespace {namespace} is being terminated",
+                        "field": "metadata.namespace",
+                    }
+                ],
             )
 
     def _init_new(self, rt: ResourceType, obj: dict[str, Any]) -> None:
@@ -682,7 +717,9 @@ class Cluster:
             for port in spec.get("ports") or ():
                 port.setdefault("nodePort", next(self._node_port_counter))
 
-    def _merge_update(self, rt: ResourceType, old: dict[str, Any], new: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
+    def _merge_update(
+        self, rt: ResourceType, old: dict[str, Any], new: dict[str, Any], ctx: WriteContext
+    ) -> dict[str, Any]:
         """The object an update stores: identity and server fields kept, status or spec protected by subresource."""
         old_meta = old["metadata"]
         if ctx.subresource == "status":
@@ -722,7 +759,13 @@ class Cluster:
                     rt.kind,
                     rt.group,
                     old_meta["name"],
-                    [validation.cause("metadata.finalizers", "Forbidden: no new finalizers can be added if the object is being deleted", "FieldValueForbidden")],
+                    [
+                        validation.cause(
+                            "metadata.finalizers",
+                            "Forbidden: no new finalizers can be added if the object is being deleted",
+                            "FieldValueForbidden",
+                        )
+                    ],
                 )
         if (rt.group, rt.kind) == ("", "Service"):
             spec, old_spec = result.setdefault("spec", {}), old.get("spec", {})
@@ -732,7 +775,9 @@ class Cluster:
             self._allocate_service(result)
         return result
 
-    def _commit(self, rt: ResourceType, old: dict[str, Any] | None, new: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
+    def _commit(
+        self, rt: ResourceType, old: dict[str, Any] | None, new: dict[str, Any], ctx: WriteContext
+    ) -> dict[str, Any]:
         """Default, validate, bump generation, and store unless nothing changed (or this is a dry run)."""
         if rt.custom:
             defaults.apply_schema_defaults(new, rt.root())
@@ -764,13 +809,19 @@ class Cluster:
 
     def _check_size(self, rt: ResourceType, obj: dict[str, Any]) -> None:
         if (rt.group, rt.kind) in (("", "ConfigMap"), ("", "Secret")):
-            size = sum(len(str(v)) for key in ("data", "binaryData", "stringData") for v in (obj.get(key) or {}).values())
+            size = sum(
+                len(str(v)) for key in ("data", "binaryData", "stringData") for v in (obj.get(key) or {}).values()
+            )
             if size > MAX_DATA_BYTES:
                 raise errors.invalid(
                     rt.kind,
                     rt.group,
                     obj["metadata"]["name"],
-                    [validation.cause("data", f"Too long: must have at most {MAX_DATA_BYTES} bytes", "FieldValueTooLong")],
+                    [
+                        validation.cause(
+                            "data", f"Too long: must have at most {MAX_DATA_BYTES} bytes", "FieldValueTooLong"
+                        )
+                    ],
                 )
         if len(store.encode(obj)) > MAX_OBJECT_BYTES:
             raise errors.ApiError(413, "RequestEntityTooLarge", "etcdserver: request is too large")
@@ -784,7 +835,9 @@ class Cluster:
         for gr, obj in self.store.iter_all():
             if _owned_by(obj, uid):
                 new = copy.deepcopy(obj)
-                new["metadata"]["ownerReferences"] = [r for r in obj["metadata"]["ownerReferences"] if r.get("uid") != uid]
+                new["metadata"]["ownerReferences"] = [
+                    r for r in obj["metadata"]["ownerReferences"] if r.get("uid") != uid
+                ]
                 if not new["metadata"]["ownerReferences"]:
                     del new["metadata"]["ownerReferences"]
                 self.store.put(gr, new)
@@ -819,7 +872,9 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 def _condition_true(obj: dict[str, Any], kind: str) -> bool:
-    return any(c.get("type") == kind and c.get("status") == "True" for c in obj.get("status", {}).get("conditions") or ())
+    return any(
+        c.get("type") == kind and c.get("status") == "True" for c in obj.get("status", {}).get("conditions") or ()
+    )
 
 
 def _set_condition(obj: dict[str, Any], kind: str, status: str, reason: str, message: str) -> None:

@@ -22,7 +22,16 @@ if TYPE_CHECKING:
     from tests.apiserver.cluster import Cluster
 
 FAILURE_REASONS = ("ImagePullBackOff", "CrashLoopBackOff", "CreateContainerConfigError", "Unschedulable")
-KINDS = ("Deployment", "DaemonSet", "StatefulSet", "Job", "Service", "CustomResourceDefinition", "Namespace", "GarbageCollector")
+KINDS = (
+    "Deployment",
+    "DaemonSet",
+    "StatefulSet",
+    "Job",
+    "Service",
+    "CustomResourceDefinition",
+    "Namespace",
+    "GarbageCollector",
+)
 NODE_NAME = "test-node"
 MANAGER = "kube-controller-manager"
 
@@ -182,7 +191,9 @@ class WorkloadControllers:
             )
             c.write_status(resources.builtin("apps", "deployments"), obj, status, MANAGER)
 
-    def _sync_pods(self, kind: str, owner: dict[str, Any], replicas: int, template_hash: str, failure: str | None) -> None:
+    def _sync_pods(
+        self, kind: str, owner: dict[str, Any], replicas: int, template_hash: str, failure: str | None
+    ) -> None:
         """Pods of the current template (old ones removed), with a status showing readiness or the failure."""
         c = self.cluster
         meta = owner["metadata"]
@@ -222,7 +233,9 @@ class WorkloadControllers:
             pod["status"] = _pod_status(pod["spec"], failure)
             c.put_object(_POD, pod)
 
-    def _sync_replicaset(self, owner: dict[str, Any], template: dict[str, Any], template_hash: str, replicas: int) -> dict[str, Any]:
+    def _sync_replicaset(
+        self, owner: dict[str, Any], template: dict[str, Any], template_hash: str, replicas: int
+    ) -> dict[str, Any]:
         c = self.cluster
         meta = owner["metadata"]
         name = f"{meta['name']}-{template_hash}"
@@ -231,7 +244,9 @@ class WorkloadControllers:
             if owned and rs["metadata"]["name"] != name:
                 c.remove_object(_RS, meta["namespace"], rs["metadata"]["name"])
                 for pod in c.store.list(_POD.group_resource, meta["namespace"]):
-                    if any(ref.get("uid") == rs["metadata"]["uid"] for ref in pod["metadata"].get("ownerReferences") or ()):
+                    if any(
+                        ref.get("uid") == rs["metadata"]["uid"] for ref in pod["metadata"].get("ownerReferences") or ()
+                    ):
                         c.remove_object(_POD, meta["namespace"], pod["metadata"]["name"])
         labels = dict((template.get("metadata") or {}).get("labels") or {}, **{"pod-template-hash": template_hash})
         selector = copy.deepcopy((owner.get("spec") or {}).get("selector") or {})
@@ -267,13 +282,29 @@ class WorkloadControllers:
             holder = {"status": status}
             if self.controllers.failure("Job", key[2]):
                 status["failed"] = int((obj.get("spec") or {}).get("backoffLimit", 6)) + 1
-                cluster_mod.set_condition(holder, "FailureTarget", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
-                cluster_mod.set_condition(holder, "Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
+                cluster_mod.set_condition(
+                    holder,
+                    "FailureTarget",
+                    "True",
+                    "BackoffLimitExceeded",
+                    "Job has reached the specified backoff limit",
+                )
+                cluster_mod.set_condition(
+                    holder, "Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"
+                )
             else:
                 status["succeeded"] = int((obj.get("spec") or {}).get("completions", 1))
                 status["completionTime"] = now
-                cluster_mod.set_condition(holder, "SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods")
-                cluster_mod.set_condition(holder, "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods")
+                cluster_mod.set_condition(
+                    holder,
+                    "SuccessCriteriaMet",
+                    "True",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                )
+                cluster_mod.set_condition(
+                    holder, "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods"
+                )
             status["ready"] = 0
             c.write_status(resources.builtin("batch", "jobs"), obj, status, MANAGER)
 
@@ -334,13 +365,22 @@ def _pod_status(spec: dict[str, Any], failure: str | None) -> dict[str, Any]:
         image = container.get("image", "")
         entry: dict[str, Any] = {"name": container.get("name", ""), "image": image, "imageID": "", "restartCount": 0}
         if failure == "ImagePullBackOff":
-            entry.update(ready=False, started=False, state={"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}})
+            entry.update(
+                ready=False,
+                started=False,
+                state={"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}},
+            )
         elif failure == "CrashLoopBackOff":
             entry.update(
                 ready=False,
                 started=False,
                 restartCount=5,
-                state={"waiting": {"reason": "CrashLoopBackOff", "message": f"back-off 2m40s restarting failed container={container.get('name', '')}"}},
+                state={
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": f"back-off 2m40s restarting failed container={container.get('name', '')}",
+                    }
+                },
                 lastState={"terminated": {"exitCode": 1, "reason": "Error", "startedAt": now, "finishedAt": now}},
             )
         elif failure == "CreateContainerConfigError":
@@ -350,7 +390,12 @@ def _pod_status(spec: dict[str, Any], failure: str | None) -> dict[str, Any]:
                 state={"waiting": {"reason": "CreateContainerConfigError", "message": 'configmap "missing" not found'}},
             )
         else:
-            entry.update(ready=True, started=True, state={"running": {"startedAt": now}}, imageID=f"docker.io/{image}@sha256:{'0' * 64}")
+            entry.update(
+                ready=True,
+                started=True,
+                state={"running": {"startedAt": now}},
+                imageID=f"docker.io/{image}@sha256:{'0' * 64}",
+            )
         statuses.append(entry)
     ready = "False" if failure else "True"
     return {
@@ -370,27 +415,49 @@ def _pod_status(spec: dict[str, Any], failure: str | None) -> dict[str, Any]:
     }
 
 
-def _workload_status(kind: str, obj: dict[str, Any], generation: int, replicas: int, ready: int, template_hash: str) -> dict[str, Any]:
+def _workload_status(
+    kind: str, obj: dict[str, Any], generation: int, replicas: int, ready: int, template_hash: str
+) -> dict[str, Any]:
     name = obj["metadata"]["name"]
     holder: dict[str, Any] = {"status": copy.deepcopy(obj.get("status") or {})}
     status = holder["status"]
     status["observedGeneration"] = generation
     if kind == "Deployment":
         status.update(replicas=replicas, updatedReplicas=replicas)
-        for field, value in (("readyReplicas", ready), ("availableReplicas", ready), ("unavailableReplicas", replicas - ready)):
+        for field, value in (
+            ("readyReplicas", ready),
+            ("availableReplicas", ready),
+            ("unavailableReplicas", replicas - ready),
+        ):
             if value:
                 status[field] = value
             else:
                 status.pop(field, None)
         if ready >= replicas:
-            cluster_mod.set_condition(holder, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
             cluster_mod.set_condition(
-                holder, "Progressing", "True", "NewReplicaSetAvailable", f'ReplicaSet "{name}-{template_hash}" has successfully progressed.'
+                holder, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability."
+            )
+            cluster_mod.set_condition(
+                holder,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{name}-{template_hash}" has successfully progressed.',
             )
         else:
-            cluster_mod.set_condition(holder, "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
             cluster_mod.set_condition(
-                holder, "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{name}-{template_hash}" is progressing.'
+                holder,
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
+            cluster_mod.set_condition(
+                holder,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                f'ReplicaSet "{name}-{template_hash}" is progressing.',
             )
     elif kind == "DaemonSet":
         status.update(

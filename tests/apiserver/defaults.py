@@ -105,9 +105,8 @@ def pod_spec(spec: Obj) -> None:
 
 def _template(obj: Obj) -> None:
     template = (obj.get("spec") or {}).get("template")
-    if isinstance(template, dict):
-        if isinstance(template.get("spec"), dict):
-            pod_spec(template["spec"])
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        pod_spec(template["spec"])
 
 
 def deployment(obj: Obj) -> None:
@@ -188,9 +187,7 @@ def pod(obj: Obj) -> None:
     tolerations = spec.setdefault("tolerations", [])
     for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
         if not any(t.get("key") == key for t in tolerations):
-            tolerations.append(
-                {"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
-            )
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
     for container in spec.get("containers") or ():
         resources = container.get("resources") or {}
         if resources.get("limits") and not resources.get("requests"):
@@ -280,7 +277,10 @@ def hpa(obj: Obj) -> None:
     _set(spec, "minReplicas", 1)
     if not spec.get("metrics"):
         spec["metrics"] = [
-            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
+            }
         ]
     behavior = spec.get("behavior")
     if isinstance(behavior, dict):

@@ -1,4 +1,7 @@
-"""Discovery documents: /version, /api, /api/v1, /apis, /apis/<group>, /apis/<group>/<version> (plain, not aggregated)."""
+"""Discovery documents: /version, /api, /api/v1, /apis, /apis/<group>, /apis/<group>/<version>.
+
+Plain discovery only: aggregated discovery (apidiscovery.k8s.io/v2) is optional, and clients fall back to this.
+"""
 
 from __future__ import annotations
 

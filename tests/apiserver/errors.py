@@ -100,10 +100,7 @@ def invalid(kind: str, group: str, name: str, causes: list[dict[str, Any]]) -> A
     """422 Invalid; the message lists the causes as kube-apiserver does."""
     qualified = f"{kind}.{group}" if group else kind
     parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
-    if len(parts) == 1:
-        text = parts[0]
-    else:
-        text = "[" + ", ".join(parts) + "]"
+    text = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     return ApiError(
         422, "Invalid", f'{qualified} "{name}" is invalid: {text}', name=name, group=group, kind=kind, causes=causes
     )

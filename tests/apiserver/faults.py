@@ -12,7 +12,13 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-ERROR_REASONS = {409: "Conflict", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
+ERROR_REASONS = {
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
 
 
 def _names(value: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -117,7 +123,9 @@ class Faults:
             self._rules = [r for r in self._rules if r.action != "hang"]
         self.release_hangs.set()
 
-    def forbid(self, user: str, verbs: str | Iterable[str] | None = None, resources: str | Iterable[str] | None = None) -> None:
+    def forbid(
+        self, user: str, verbs: str | Iterable[str] | None = None, resources: str | Iterable[str] | None = None
+    ) -> None:
         """The user may not do these verbs on these resources (403 Forbidden)."""
         with self._lock:
             self._forbidden.setdefault(user, []).append((_names(verbs), _names(resources)))

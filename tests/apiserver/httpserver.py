@@ -8,6 +8,7 @@ thread, nothing else); the listening socket can be closed and reopened on the sa
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import selectors
 import socket
@@ -93,7 +94,9 @@ class HttpServer:
         self.port = sock.getsockname()[1]
         self._listener = sock
         self.stopping.clear()
-        self._accept_thread = threading.Thread(target=self._accept_loop, args=(sock,), name="apiserver-accept", daemon=True)
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, args=(sock,), name="apiserver-accept", daemon=True
+        )
         self._accept_thread.start()
 
     def close_listener(self) -> None:
@@ -117,10 +120,8 @@ class HttpServer:
         with self._lock:
             items = list(self._connections.items())
         for _, sock in items:
-            try:
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
         for thread, _ in items:
             thread.join(timeout=10)
 
@@ -171,10 +172,8 @@ class HttpServer:
         finally:
             with self._lock:
                 self._connections.pop(me, None)
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
     def _read_request(self, rfile: object, sock: socket.socket) -> Request | None:
         readline = rfile.readline  # type: ignore[attr-defined]

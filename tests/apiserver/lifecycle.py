@@ -7,6 +7,7 @@ asynchronously: a client sees a CRD `Established` or a namespace gone only after
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,9 @@ class Lifecycles:
             elif not cluster_mod.condition_true(event.obj, "Established") or _names_changed(event.obj):
                 name = meta["name"]
                 if self.controllers.enabled("CustomResourceDefinition", name):
-                    delay = self.controllers.delay("CustomResourceDefinition", name, self.cluster.options.crd_establish_delay)
+                    delay = self.controllers.delay(
+                        "CustomResourceDefinition", name, self.cluster.options.crd_establish_delay
+                    )
                     schedule(delay, lambda: self._establish(name))
         elif event.gr == _NS and meta.get("deletionTimestamp") and event.type != store.DELETED:
             name = meta["name"]
@@ -74,7 +77,9 @@ class Lifecycles:
             holder = {"status": status}
             names = crd["spec"].get("names", {})
             cluster_mod.set_condition(holder, "NamesAccepted", "True", "NoConflicts", "no conflicts found")
-            cluster_mod.set_condition(holder, "Established", "True", "InitialNamesAccepted", "the initial names have been accepted")
+            cluster_mod.set_condition(
+                holder, "Established", "True", "InitialNamesAccepted", "the initial names have been accepted"
+            )
             status["acceptedNames"] = copy.deepcopy(names)
             stored = set(status.get("storedVersions") or ())
             stored |= {v["name"] for v in crd["spec"].get("versions", ()) if v.get("storage")}
@@ -175,7 +180,9 @@ class Lifecycles:
                 return
             gr, owner = found
             meta = owner["metadata"]
-            if not meta.get("deletionTimestamp") or cluster_mod.FOREGROUND_FINALIZER not in (meta.get("finalizers") or ()):
+            if not meta.get("deletionTimestamp") or cluster_mod.FOREGROUND_FINALIZER not in (
+                meta.get("finalizers") or ()
+            ):
                 return
             blocking = [
                 obj
@@ -197,7 +204,7 @@ def _names_changed(crd: dict[str, Any]) -> bool:
 
 def _delete_quietly(c: Cluster, rt: resources.ResourceType, obj: dict[str, Any]) -> None:
     meta = obj["metadata"]
-    try:
+    with contextlib.suppress(errors.ApiError):
         c.delete(
             rt,
             meta.get("namespace", ""),
@@ -205,5 +212,3 @@ def _delete_quietly(c: Cluster, rt: resources.ResourceType, obj: dict[str, Any])
             {"propagationPolicy": "Background"},
             cluster_mod.WriteContext(user="system:serviceaccount:kube-system:generic-garbage-collector"),
         )
-    except errors.ApiError:
-        pass

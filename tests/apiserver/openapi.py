@@ -34,7 +34,9 @@ def _schema_name(rt: ResourceType) -> str:
     return schema.definition_for_kind(rt.group, rt.version, rt.kind) or rt.kind
 
 
-def _operation(rt: ResourceType, action: str, params: tuple[str, ...], body: bool, kind_schema: dict[str, Any]) -> dict[str, Any]:
+def _operation(
+    rt: ResourceType, action: str, params: tuple[str, ...], body: bool, kind_schema: dict[str, Any]
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": f"{action}{rt.kind}",
         "parameters": [_param(p) for p in params],
@@ -62,7 +64,9 @@ def paths_for(rt: ResourceType) -> dict[str, Any]:
     named = f"{collection}/{{name}}"
     out = {
         collection: {
-            "get": _operation(rt, "list", ("labelSelector", "fieldSelector", "limit", "continue", "watch"), False, item),
+            "get": _operation(
+                rt, "list", ("labelSelector", "fieldSelector", "limit", "continue", "watch"), False, item
+            ),
             "post": _operation(rt, "post", _QUERY, True, item),
             "delete": _operation(rt, "deletecollection", ("labelSelector", "dryRun"), False, item),
         },

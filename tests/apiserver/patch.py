@@ -7,6 +7,8 @@ from typing import Any
 
 from tests.apiserver import errors, schema
 
+_REJECTED = "the server rejected our request due to an error in our request"
+
 
 def merge_patch(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
@@ -36,7 +38,11 @@ def _parent(doc: Any, parts: list[str], op: str) -> Any:
         elif isinstance(cursor, list) and part.isdigit() and int(part) < len(cursor):
             cursor = cursor[int(part)]
         else:
-            raise errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: {op} operation does not apply: doc is missing path: \"/{'/'.join(parts)}\": missing value")
+            raise errors.ApiError(
+                422,
+                "Invalid",
+                f"{_REJECTED}: {op} operation does not apply: doc is missing path: " + '"/' + "/".join(parts) + '"',
+            )
     return cursor
 
 
@@ -66,7 +72,9 @@ def json_patch(doc: Any, operations: Any) -> Any:
         if op == "test":
             if _get(doc, path) != operation.get("value"):
                 raise errors.ApiError(
-                    422, "Invalid", f"the server rejected our request due to an error in our request: testing value {path} failed"
+                    422,
+                    "Invalid",
+                    f"the server rejected our request due to an error in our request: testing value {path} failed",
                 )
             continue
         if op in ("move", "copy"):
@@ -118,7 +126,9 @@ def _remove(doc: Any, path: str) -> Any:
         del parent[int(last)]
     else:
         raise errors.ApiError(
-            422, "Invalid", f'the server rejected our request due to an error in our request: remove operation does not apply: doc is missing path: "{path}"'
+            422,
+            "Invalid",
+            f'{_REJECTED}: remove operation does not apply: doc is missing path: "{path}"',
         )
     return doc
 
@@ -178,7 +188,11 @@ def _merge_list(current: list[Any], patch: list[Any], node: schema.Node) -> list
         if not isinstance(item, dict):
             continue
         position = next(
-            (i for i, existing in enumerate(result) if isinstance(existing, dict) and existing.get(key) == item.get(key)),
+            (
+                i
+                for i, existing in enumerate(result)
+                if isinstance(existing, dict) and existing.get(key) == item.get(key)
+            ),
             -1,
         )
         if item.get("$patch") == "delete":

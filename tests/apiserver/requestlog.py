@@ -61,7 +61,9 @@ class RequestLog:
     def count(self, verb: str | None = None, resource: str | None = None) -> int:
         with self._lock:
             return sum(
-                n for (v, r), n in self._counters.items() if (verb is None or v == verb) and (resource is None or r == resource)
+                n
+                for (v, r), n in self._counters.items()
+                if (verb is None or v == verb) and (resource is None or r == resource)
             )
 
     def writes(self) -> list[Entry]:

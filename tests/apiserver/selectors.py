@@ -66,12 +66,16 @@ def parse_labels(text: str) -> list[Requirement]:
         elif match.group("setop"):
             values = tuple(v.strip() for v in match.group("values").split(",") if v.strip())
             if match.group("setop") == "in" and not values:
-                raise errors.bad_request("unable to parse requirement: for 'in', 'notin' operators, values set can't be empty")
+                raise errors.bad_request(
+                    "unable to parse requirement: for 'in', 'notin' operators, values set can't be empty"
+                )
             result.append(Requirement(match.group("key"), match.group("setop"), values))
         elif match.group("op"):
             op = "=" if match.group("op") == "==" else match.group("op")
             if op in (">", "<") and not match.group("value").isdigit():
-                raise errors.bad_request(f"unable to parse requirement: for 'gt', 'lt' operators, the value must be an integer")
+                raise errors.bad_request(
+                    "unable to parse requirement: for 'gt', 'lt' operators, the value must be an integer"
+                )
             result.append(Requirement(match.group("key"), op, (match.group("value"),)))
         else:
             result.append(Requirement(match.group("key"), "exists"))
@@ -118,6 +122,6 @@ def parse_fields(text: str, kind_name: str) -> list[FieldRequirement]:
             raise errors.bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
         field, op, value = match.groups()
         if field not in _FIELDS:
-            raise errors.bad_request(f'field label not supported: {field}')
+            raise errors.bad_request(f"field label not supported: {field}")
         result.append(FieldRequirement(field, value, op != "!="))
     return result

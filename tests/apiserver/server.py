@@ -339,9 +339,8 @@ class ApiServer:
             user = self._authenticate(request)
             route = self._route(request.method, parsed.path, query)
             verb = route.verb if route else ("get" if request.method == "GET" else request.method.lower())
-            resource = ""
             if route is not None:
-                resource = route.rt.plural + (f"/{route.subresource}" if route.subresource else "")
+                route.rt.plural + (f"/{route.subresource}" if route.subresource else "")
             decision = self.faults.decide(verb, route.rt.plural if route else "")
             if decision.latency:
                 time.sleep(decision.latency)
@@ -438,11 +437,15 @@ class ApiServer:
         verb = _verb(method, bool(name), query)
         return _Route(rt, namespace, name, subresource, verb)
 
-    def _non_resource(self, request: httpserver.Request, path: str, query: dict[str, str], user: str) -> httpserver.Response:
+    def _non_resource(
+        self, request: httpserver.Request, path: str, query: dict[str, str], user: str
+    ) -> httpserver.Response:
         if path.startswith("/admin/"):
             return self._admin(request, path, user)
         if request.method != "GET":
-            raise errors.ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            raise errors.ApiError(
+                405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+            )
         path = path.rstrip("/") or "/"
         types = self.cluster.served_types()
         body: Any
@@ -500,20 +503,24 @@ class ApiServer:
             return httpserver.Response(200, b"{}")
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
 
-    def _resource(self, request: httpserver.Request, route: _Route, query: dict[str, str], user: str) -> httpserver.Response:
+    def _resource(
+        self, request: httpserver.Request, route: _Route, query: dict[str, str], user: str
+    ) -> httpserver.Response:
         c = self.cluster
         rt, verb = route.rt, route.verb
         namespace = route.namespace or ""
         if verb in ("get", "list", "watch"):
             if verb == "get":
-                if route.subresource or not _wants_table(request) and not rt.custom:
+                if route.subresource or (not _wants_table(request) and not rt.custom):
                     encoded = c.store.get_encoded(rt.group_resource, namespace if rt.namespaced else "", route.name)
                     if encoded is None:
                         raise errors.not_found(rt.qualified, route.name, rt.group, rt.plural)
                     return httpserver.Response(200, encoded)
                 obj = c.get(rt, namespace, route.name)
                 if _wants_table(request):
-                    return httpserver.Response(200, store.encode(_table(rt, [obj], obj["metadata"]["resourceVersion"], query)))
+                    return httpserver.Response(
+                        200, store.encode(_table(rt, [obj], obj["metadata"]["resourceVersion"], query))
+                    )
                 return httpserver.Response(200, store.encode(obj))
             if verb == "watch":
                 req = watch.WatchRequest(
@@ -536,7 +543,9 @@ class ApiServer:
                 query.get("continue", ""),
             )
             if _wants_table(request):
-                return httpserver.Response(200, store.encode(_table(rt, listed["items"], listed["metadata"]["resourceVersion"], query)))
+                return httpserver.Response(
+                    200, store.encode(_table(rt, listed["items"], listed["metadata"]["resourceVersion"], query))
+                )
             items = listed.pop("items")
             head = store.encode(listed)[:-1]
             if rt.custom:
@@ -549,15 +558,18 @@ class ApiServer:
         status = 200
         if verb == "create":
             if route.subresource:
-                raise errors.ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+                raise errors.ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
             result = c.create(rt, namespace, _decode(request.body, content_type), ctx)
             status = 201
         elif verb == "update":
             result = c.update(rt, namespace, route.name, _decode(request.body, content_type), ctx)
         elif verb == "patch":
-            existed = content_type == "application/apply-patch+yaml" and c.store.get(
-                rt.group_resource, namespace if rt.namespaced else "", route.name
-            ) is not None
+            existed = (
+                content_type == "application/apply-patch+yaml"
+                and c.store.get(rt.group_resource, namespace if rt.namespaced else "", route.name) is not None
+            )
             result = c.patch(rt, namespace, route.name, request.body, content_type, query, ctx)
             if content_type == "application/apply-patch+yaml" and not existed and not ctx.dry_run:
                 status = 201
@@ -610,7 +622,13 @@ def _namespace_defaults(c: cluster_mod.Cluster, namespace: str, ca: str) -> None
                     "metadata": {
                         "name": "kube-root-ca.crt",
                         "namespace": namespace,
-                        "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."},
+                        "annotations": {
+                            "kubernetes.io/description": (
+                                "Contains a CA bundle that can be used to verify the kube-apiserver when using "
+                                "internal endpoints such as the internal service IP or kubernetes.default.svc. No "
+                                "other usage is guaranteed across distributions of Kubernetes clusters."
+                            )
+                        },
                     },
                     "data": {"ca.crt": ca},
                 },
@@ -640,9 +658,19 @@ def seed_fresh_cluster(c: cluster_mod.Cluster) -> None:
                 "capacity": {"cpu": "2", "memory": "24Gi", "pods": "110"},
                 "allocatable": {"cpu": "2", "memory": "24Gi", "pods": "110"},
                 "conditions": [
-                    {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": now, "lastTransitionTime": now},
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "reason": "KubeletReady",
+                        "message": "kubelet is posting ready status",
+                        "lastHeartbeatTime": now,
+                        "lastTransitionTime": now,
+                    },
                 ],
-                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": controllers.NODE_NAME}],
+                "addresses": [
+                    {"type": "InternalIP", "address": "127.0.0.1"},
+                    {"type": "Hostname", "address": controllers.NODE_NAME},
+                ],
                 "nodeInfo": {
                     "kubeletVersion": f"v{schema.KUBERNETES_VERSION}",
                     "containerRuntimeVersion": "containerd://2.1.0",
@@ -661,7 +689,11 @@ def seed_fresh_cluster(c: cluster_mod.Cluster) -> None:
     c.put_object(
         resources.builtin("", "services"),
         {
-            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "metadata": {
+                "name": "kubernetes",
+                "namespace": "default",
+                "labels": {"component": "apiserver", "provider": "kubernetes"},
+            },
             "spec": {
                 "clusterIP": "10.96.0.1",
                 "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
@@ -710,7 +742,9 @@ def _forbidden(user: str, verb: str, route: _Route) -> errors.ApiError:
     resource = rt.plural + (f"/{route.subresource}" if route.subresource else "")
     subject = f'{rt.qualified} "{route.name}"' if route.name else rt.qualified
     scope = f'in the namespace "{route.namespace}"' if route.namespace else "at the cluster scope"
-    message = f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group "{rt.group}" {scope}'
+    message = (
+        f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group "{rt.group}" {scope}'
+    )
     return errors.ApiError(403, "Forbidden", message, name=route.name or None, group=rt.group, kind=rt.plural)
 
 
@@ -760,7 +794,9 @@ def _json_path(obj: Any, path: str) -> Any:
 
 def _table(rt: ResourceType, items: list[dict[str, Any]], rv: str, query: dict[str, str]) -> dict[str, Any]:
     """`meta.k8s.io/v1` Table: Name, the CRD's printer columns (or a status column for namespaces), Age."""
-    columns: list[dict[str, Any]] = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
+    columns: list[dict[str, Any]] = [
+        {"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}
+    ]
     extra = [c for c in rt.printer_columns if c.get("name", "").lower() != "age"]
     if rt.kind == "Namespace":
         extra = [{"name": "Status", "type": "string", "jsonPath": ".status.phase"}]
@@ -789,7 +825,11 @@ def _table(rt: ResourceType, items: list[dict[str, Any]], rv: str, query: dict[s
         if include == "Object":
             row["object"] = obj
         elif include != "None":
-            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+            row["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            }
         rows.append(row)
     return {
         "kind": "Table",

@@ -113,7 +113,12 @@ def test_service_ports_keyed_by_port_and_protocol(client: Client) -> None:
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": "s", "namespace": "default"},
-        "spec": {"ports": [{"port": 53, "protocol": "UDP", "name": "dns"}, {"port": 53, "protocol": "TCP", "name": "dns-tcp"}]},
+        "spec": {
+            "ports": [
+                {"port": 53, "protocol": "UDP", "name": "dns"},
+                {"port": 53, "protocol": "TCP", "name": "dns-tcp"},
+            ]
+        },
     }
     created = client.apply("/api/v1/namespaces/default/services/s", svc).body
     ports = _manager(created, "test")["fieldsV1"]["f:spec"]["f:ports"]

@@ -84,7 +84,9 @@ def test_dynamic_client_with_crd_and_custom_resources(apiserver: ApiServer, k8s:
     widgets = dynamic.resources.get(api_version="example.com/v1", kind="Widget")
     created = widgets.create(body=widget("w1", color="blue"), namespace="default")
     assert created.spec.size == 1
-    applied = widgets.server_side_apply(body=widget("w1", color="red"), namespace="default", field_manager="meshctl", force_conflicts=True)
+    applied = widgets.server_side_apply(
+        body=widget("w1", color="red"), namespace="default", field_manager="meshctl", force_conflicts=True
+    )
     assert applied.spec.color == "red"
     listed = widgets.get(namespace="default")
     assert [i.metadata.name for i in listed.items] == ["w1"]

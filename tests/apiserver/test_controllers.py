@@ -31,12 +31,16 @@ def _pods(apiserver: ApiServer, name: str) -> list[dict[str, Any]]:
     return [p for p in apiserver.objects.list("pods", "default") if p["metadata"]["labels"].get("app") == name]
 
 
-def test_deployment_becomes_available_after_rollout_delay(apiserver: ApiServer, k8s: kubernetes.client.ApiClient) -> None:
+def test_deployment_becomes_available_after_rollout_delay(
+    apiserver: ApiServer, k8s: kubernetes.client.ApiClient
+) -> None:
     apiserver.options.rollout_delay = 0.2
     apps = kubernetes.client.AppsV1Api(k8s)
     apps.create_namespaced_deployment("default", deployment("web", replicas=3))
     assert apps.read_namespaced_deployment_status("web", "default").status.ready_replicas is None
-    apiserver.objects.wait_for("deployments", "web", "default", lambda o: (o or {}).get("status", {}).get("readyReplicas") == 3)
+    apiserver.objects.wait_for(
+        "deployments", "web", "default", lambda o: (o or {}).get("status", {}).get("readyReplicas") == 3
+    )
     status = apps.read_namespaced_deployment_status("web", "default").status
     assert status.observed_generation == 1
     assert (status.replicas, status.updated_replicas, status.available_replicas) == (3, 3, 3)
@@ -45,7 +49,9 @@ def test_deployment_becomes_available_after_rollout_delay(apiserver: ApiServer, 
 
 def test_deployment_pods_when_asked(apiserver: ApiServer, k8s: kubernetes.client.ApiClient) -> None:
     apiserver.controllers.create_pods = True
-    kubernetes.client.AppsV1Api(k8s).create_namespaced_deployment("default", deployment("web", replicas=2, image="istio/proxyv2:1.30.3"))
+    kubernetes.client.AppsV1Api(k8s).create_namespaced_deployment(
+        "default", deployment("web", replicas=2, image="istio/proxyv2:1.30.3")
+    )
     apiserver.wait_idle()
     pods = kubernetes.client.CoreV1Api(k8s).list_namespaced_pod("default", label_selector="app=web").items
     assert len(pods) == 2
@@ -60,7 +66,9 @@ def test_deployment_pods_when_asked(apiserver: ApiServer, k8s: kubernetes.client
     ("reason", "phase"),
     [("ImagePullBackOff", "Pending"), ("CrashLoopBackOff", "Running"), ("CreateContainerConfigError", "Pending")],
 )
-def test_failing_workload_pods_show_the_reason(apiserver: ApiServer, k8s: kubernetes.client.ApiClient, reason: str, phase: str) -> None:
+def test_failing_workload_pods_show_the_reason(
+    apiserver: ApiServer, k8s: kubernetes.client.ApiClient, reason: str, phase: str
+) -> None:
     apiserver.controllers.fail("Deployment", "web", reason=reason)
     kubernetes.client.AppsV1Api(k8s).create_namespaced_deployment("default", deployment("web", replicas=1))
     apiserver.wait_idle()
@@ -85,7 +93,9 @@ def test_unschedulable_pods(apiserver: ApiServer, k8s: kubernetes.client.ApiClie
     assert pod.spec.node_name is None
 
 
-def test_failing_deployment_reports_progress_deadline_exceeded(apiserver: ApiServer, k8s: kubernetes.client.ApiClient) -> None:
+def test_failing_deployment_reports_progress_deadline_exceeded(
+    apiserver: ApiServer, k8s: kubernetes.client.ApiClient
+) -> None:
     apiserver.options.progress_deadline_delay = 0.1
     apiserver.controllers.fail("Deployment", "web", reason="ImagePullBackOff")
     kubernetes.client.AppsV1Api(k8s).create_namespaced_deployment("default", deployment("web", replicas=1))
@@ -115,7 +125,9 @@ def test_daemonset_and_statefulset_status(apiserver: ApiServer, k8s: kubernetes.
 
 
 @pytest.mark.parametrize(("fail", "condition"), [(False, "Complete"), (True, "Failed")])
-def test_jobs_complete_or_fail_as_told(apiserver: ApiServer, k8s: kubernetes.client.ApiClient, fail: bool, condition: str) -> None:
+def test_jobs_complete_or_fail_as_told(
+    apiserver: ApiServer, k8s: kubernetes.client.ApiClient, fail: bool, condition: str
+) -> None:
     if fail:
         apiserver.controllers.fail("Job", "migrate")
     job = {

@@ -42,7 +42,13 @@ def test_deployment_defaults(client: Client) -> None:
 
 @pytest.mark.parametrize(
     ("image", "policy"),
-    [("nginx", "Always"), ("nginx:latest", "Always"), ("nginx:1.27", "IfNotPresent"), ("r.io:5000/nginx", "Always"), ("nginx@sha256:abc", "IfNotPresent")],
+    [
+        ("nginx", "Always"),
+        ("nginx:latest", "Always"),
+        ("nginx:1.27", "IfNotPresent"),
+        ("r.io:5000/nginx", "Always"),
+        ("nginx@sha256:abc", "IfNotPresent"),
+    ],
 )
 def test_image_pull_policy_from_tag(image: str, policy: str) -> None:
     container: dict[str, Any] = {"name": "c", "image": image}
@@ -102,7 +108,12 @@ def test_load_balancer_service_defaults(client: Client) -> None:
 
 
 def test_cluster_ip_kept_on_update(client: Client) -> None:
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "default"}, "spec": {"ports": [{"port": 80}]}}
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s", "namespace": "default"},
+        "spec": {"ports": [{"port": 80}]},
+    }
     created = client.post("/api/v1/namespaces/default/services", svc).body
     updated = client.put("/api/v1/namespaces/default/services/s", svc).body
     assert updated["spec"]["clusterIP"] == created["spec"]["clusterIP"]
@@ -114,7 +125,9 @@ def test_other_kind_defaults(client: Client) -> None:
     del ds["spec"]["replicas"]
     spec = client.post("/apis/apps/v1/namespaces/default/daemonsets", ds).body["spec"]
     assert spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
-    secret = client.post("/api/v1/namespaces/default/secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}).body
+    secret = client.post(
+        "/api/v1/namespaces/default/secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
+    ).body
     assert secret["type"] == "Opaque"
     ns = client.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}).body
     assert ns["spec"] == {"finalizers": ["kubernetes"]}
@@ -133,7 +146,9 @@ def test_other_kind_defaults(client: Client) -> None:
             }
         ],
     }
-    webhook = client.post("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", hook).body["webhooks"][0]
+    webhook = client.post("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", hook).body["webhooks"][
+        0
+    ]
     assert webhook["failurePolicy"] == "Fail"
     assert webhook["matchPolicy"] == "Equivalent"
     assert webhook["timeoutSeconds"] == 10

@@ -77,7 +77,9 @@ def test_error_share_is_seeded_and_partial(apiserver: ApiServer) -> None:
     assert set(statuses) == {200, 500}
 
 
-def test_connection_closed_mid_response_after_the_write(apiserver: ApiServer, core: kubernetes.client.CoreV1Api) -> None:
+def test_connection_closed_mid_response_after_the_write(
+    apiserver: ApiServer, core: kubernetes.client.CoreV1Api
+) -> None:
     apiserver.faults.close_connections(count=1, verbs="create")
     with pytest.raises(urllib3.exceptions.HTTPError):
         core.create_namespaced_config_map("default", configmap("a"))
@@ -148,7 +150,12 @@ def test_restart_losing_state(apiserver: ApiServer, core: kubernetes.client.Core
     with pytest.raises(kubernetes.client.ApiException) as info:
         core.read_namespaced_config_map("lost", "default")
     assert info.value.status == 404
-    assert [n.metadata.name for n in core.list_namespace().items] == ["default", "kube-node-lease", "kube-public", "kube-system"]
+    assert [n.metadata.name for n in core.list_namespace().items] == [
+        "default",
+        "kube-node-lease",
+        "kube-public",
+        "kube-system",
+    ]
 
 
 def test_forbidden_user_gets_403(apiserver: ApiServer) -> None:
@@ -163,7 +170,8 @@ def test_forbidden_user_gets_403(apiserver: ApiServer) -> None:
     body = json.loads(info.value.body)
     assert body["reason"] == "Forbidden"
     assert body["message"] == (
-        'secrets is forbidden: User "installer" cannot create resource "secrets" in API group "" in the namespace "default"'
+        'secrets is forbidden: User "installer" cannot create resource "secrets" in API group "" '
+        'in the namespace "default"'
     )
 
 

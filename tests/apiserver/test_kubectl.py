@@ -82,7 +82,9 @@ spec:
 class Kubectl:
     def __init__(self, api: ApiServer, tmp: pathlib.Path) -> None:
         self.tmp = tmp
-        self.env = dict(os.environ, KUBECONFIG=str(api.kubeconfig_path), KUBECACHEDIR=str(tmp / "kube-cache"), HOME=str(tmp))
+        self.env = dict(
+            os.environ, KUBECONFIG=str(api.kubeconfig_path), KUBECACHEDIR=str(tmp / "kube-cache"), HOME=str(tmp)
+        )
 
     def file(self, name: str, text: str) -> str:
         path = self.tmp / name
@@ -113,7 +115,8 @@ def test_apply_server_side_namespace_deployment_crd_then_cr(apiserver: ApiServer
     widget = kubectl.file("widget.yaml", WIDGET)
     assert "widget.example.com/w1 serverside-applied" in kubectl("apply", "--server-side", "-f", widget).stdout
     stored = apiserver.objects.get("widgets", "w1", "istio-system")
-    assert stored is not None and stored["spec"] == {"color": "red"}
+    assert stored is not None
+    assert stored["spec"] == {"color": "red"}
     managers = {m["manager"] for m in stored["metadata"]["managedFields"]}
     assert managers == {"kubectl"}
 
@@ -130,7 +133,9 @@ def test_identical_reapply_keeps_resource_version(kubectl: Kubectl) -> None:
 
 def test_conflicting_field_manager_is_refused(kubectl: Kubectl) -> None:
     kubectl("apply", "--server-side", "-f", kubectl.file("ns.yaml", NAMESPACE))
-    kubectl("apply", "--server-side", "--field-manager=helm", "-f", kubectl.file("a.yaml", DEPLOYMENT.format(replicas=2)))
+    kubectl(
+        "apply", "--server-side", "--field-manager=helm", "-f", kubectl.file("a.yaml", DEPLOYMENT.format(replicas=2))
+    )
     other = kubectl.file("b.yaml", DEPLOYMENT.format(replicas=5))
     result = kubectl("apply", "--server-side", "--field-manager=meshctl", "-f", other, check=False)
     assert result.returncode != 0
@@ -153,7 +158,9 @@ def test_get_list_yaml_and_jsonpath(kubectl: Kubectl) -> None:
     assert listed["items"][0]["spec"]["strategy"]["type"] == "RollingUpdate"
     single = yaml.safe_load(kubectl("get", "deploy", "istiod", "-n", "istio-system", "-o", "yaml").stdout)
     assert single["spec"]["replicas"] == 3
-    image = kubectl("get", "deploy", "istiod", "-n", "istio-system", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+    image = kubectl(
+        "get", "deploy", "istiod", "-n", "istio-system", "-o", "jsonpath={.spec.template.spec.containers[0].image}"
+    )
     assert image.stdout == "docker.io/istio/pilot:1.30.3"
     names = kubectl("get", "ns", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
     assert names == ["default", "istio-system", "kube-node-lease", "kube-public", "kube-system"]

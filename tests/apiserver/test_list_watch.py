@@ -165,7 +165,8 @@ def test_watch_added_modified_deleted(client: Client, watcher: Any) -> None:
     assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "DELETED"]
     assert events[0]["object"]["metadata"]["uid"] == created["metadata"]["uid"]
     rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
-    assert rvs == sorted(rvs) and len(set(rvs)) == 3
+    assert rvs == sorted(rvs)
+    assert len(set(rvs)) == 3
 
 
 def test_watch_without_resource_version_starts_with_current_objects(client: Client, watcher: Any) -> None:

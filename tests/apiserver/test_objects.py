@@ -194,7 +194,9 @@ def test_missing_name_is_422_and_generate_name_works(client: Client) -> None:
         (configmap("a", namespace="other"), "the namespace of the provided object does not match"),
     ],
 )
-def test_kind_api_version_and_namespace_checked_against_url(client: Client, body: dict[str, object], message: str) -> None:
+def test_kind_api_version_and_namespace_checked_against_url(
+    client: Client, body: dict[str, object], message: str
+) -> None:
     reply = client.post(CM, body)
     assert reply.status == 400
     assert reply.body["reason"] == "BadRequest"
@@ -284,7 +286,18 @@ def test_unknown_resource_is_404(client: Client) -> None:
 
 def test_every_listed_builtin_resource_is_served(client: Client) -> None:
     expected = {
-        "v1": {"namespaces", "configmaps", "secrets", "services", "serviceaccounts", "pods", "endpoints", "nodes", "events", "resourcequotas"},
+        "v1": {
+            "namespaces",
+            "configmaps",
+            "secrets",
+            "services",
+            "serviceaccounts",
+            "pods",
+            "endpoints",
+            "nodes",
+            "events",
+            "resourcequotas",
+        },
         "apps/v1": {"deployments", "daemonsets", "statefulsets", "replicasets"},
         "rbac.authorization.k8s.io/v1": {"roles", "rolebindings", "clusterroles", "clusterrolebindings"},
         "admissionregistration.k8s.io/v1": {
@@ -318,7 +331,9 @@ def test_lease_create_and_renew(client: Client) -> None:
     }
     path = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
     created = client.post(path, lease).body
-    renewed = client.put(f"{path}/meshctl-lock", dict(created, spec=dict(lease["spec"], renewTime="2026-01-01T00:00:05.000000Z")))
+    renewed = client.put(
+        f"{path}/meshctl-lock", dict(created, spec=dict(lease["spec"], renewTime="2026-01-01T00:00:05.000000Z"))
+    )
     assert renewed.status == 200
     stale = client.put(f"{path}/meshctl-lock", dict(created, spec=dict(lease["spec"], holderIdentity="thief")))
     assert stale.status == 409

@@ -59,14 +59,23 @@ def test_json_patch_failed_test_is_422_and_changes_nothing(client: Client) -> No
 
 def test_json_patch_resource_version_precondition(client: Client) -> None:
     client.post(CM, configmap("a"))
-    ops = [{"op": "replace", "path": "/metadata/resourceVersion", "value": "1"}, {"op": "add", "path": "/data/q", "value": "1"}]
+    ops = [
+        {"op": "replace", "path": "/metadata/resourceVersion", "value": "1"},
+        {"op": "add", "path": "/data/q", "value": "1"},
+    ]
     reply = client.patch(f"{CM}/a", ops, "application/json-patch+json")
     assert reply.status == 409
 
 
 def test_strategic_merge_patch_merges_containers_by_name(client: Client) -> None:
     client.post(DEPLOY, deployment("web"))
-    body = {"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": "proxy:1"}, {"name": "app", "image": "nginx:2"}]}}}}
+    body = {
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "sidecar", "image": "proxy:1"}, {"name": "app", "image": "nginx:2"}]}
+            }
+        }
+    }
     after = client.patch(f"{DEPLOY}/web", body, SMP).body
     containers = after["spec"]["template"]["spec"]["containers"]
     assert [(c["name"], c["image"]) for c in containers] == [("app", "nginx:2"), ("sidecar", "proxy:1")]
@@ -126,6 +135,8 @@ def test_unknown_patch_type_is_415(client: Client) -> None:
 def test_smp_unit_replace_directive_and_finalizers() -> None:
     root = resources.builtin("", "configmaps").root()
     target = {"metadata": {"finalizers": ["a"], "labels": {"x": "1", "y": "2"}}}
-    result = patch.strategic_merge_patch(target, {"metadata": {"finalizers": ["b"], "labels": {"$patch": "replace", "z": "3"}}}, root)
+    result = patch.strategic_merge_patch(
+        target, {"metadata": {"finalizers": ["b"], "labels": {"$patch": "replace", "z": "3"}}}, root
+    )
     assert result["metadata"]["finalizers"] == ["a", "b"]
     assert result["metadata"]["labels"] == {"z": "3"}

@@ -99,9 +99,11 @@ def test_request_log_and_counters(apiserver: ApiServer, client: Client) -> None:
         ("GET", "get", "configmaps", 404),
     ]
     assert entries[3].content_type == "application/apply-patch+yaml"
-    assert entries[3].dry_run and not entries[3].is_write
+    assert entries[3].dry_run
+    assert not entries[3].is_write
     assert "fieldManager=test" in entries[3].query
-    assert entries[0].namespace == "default" and entries[1].name == "a"
+    assert entries[0].namespace == "default"
+    assert entries[1].name == "a"
     assert apiserver.requests.count(verb="get", resource="configmaps") == 2
     assert apiserver.requests.counters()[("create", "configmaps")] == 1
     assert [e.verb for e in apiserver.requests.writes()] == ["create"]
@@ -115,7 +117,8 @@ def test_state_file_survives_a_new_server(tmp_path: pathlib.Path) -> None:
     assert json.loads(state.read_text())["objects"]
     with ApiServer(state_file=state) as api:
         found = api.objects.get("configmaps", "persisted", "default")
-        assert found is not None and found["metadata"]["uid"] == uid
+        assert found is not None
+        assert found["metadata"]["uid"] == uid
 
 
 def test_parse_duration() -> None:
@@ -141,13 +144,15 @@ def test_command_line_serves_until_sigterm(tmp_path: pathlib.Path) -> None:
         assert line.startswith("serving https://127.0.0.1:")
         config = yaml.safe_load(kubeconfig.read_text())
         env = dict(os.environ, KUBECONFIG=str(kubeconfig), KUBECACHEDIR=str(tmp_path / "cache"))
-        result = subprocess.run(["kubectl", "get", "ns", "-o", "name"], env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            ["kubectl", "get", "ns", "-o", "name"], env=env, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
         assert "namespace/kube-system" in result.stdout
         assert config["current-context"] == "test"
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
+        _out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "stopped" in err
 

@@ -105,7 +105,9 @@ def configmap(name: str, namespace: str = "default", data: dict[str, str] | None
     }
 
 
-def deployment(name: str = "web", namespace: str = "default", replicas: int | None = 2, image: str = "nginx:1.27") -> dict[str, Any]:
+def deployment(
+    name: str = "web", namespace: str = "default", replicas: int | None = 2, image: str = "nginx:1.27"
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "selector": {"matchLabels": {"app": name}},
         "template": {
@@ -115,7 +117,12 @@ def deployment(name: str = "web", namespace: str = "default", replicas: int | No
     }
     if replicas is not None:
         spec["replicas"] = replicas
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 def crd(
@@ -160,7 +167,12 @@ def crd(
 
 
 def widget(name: str = "w1", namespace: str = "default", **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    return {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 CM = "/api/v1/namespaces/default/configmaps"

@@ -286,7 +286,8 @@ def _crd_causes(obj: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(
             cause(
                 "metadata.name",
-                f"Invalid value: {_invalid_value(obj.get('metadata', {}).get('name'))}: must be spec.names.plural+\".\"+spec.group",
+                f"Invalid value: {_invalid_value(obj.get('metadata', {}).get('name'))}: "
+                'must be spec.names.plural+"."+spec.group',
             )
         )
     versions = spec.get("versions") or []

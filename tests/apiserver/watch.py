@@ -139,6 +139,8 @@ def stream(
         yield from out
         if request.bookmarks and time.monotonic() >= next_bookmark:
             next_bookmark = time.monotonic() + interval
-            yield _line("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(last)}})
+            yield _line(
+                "BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(last)}}
+            )
         if not out and gone(sock):
             return
