@@ -617,6 +617,7 @@ def to_text(value: Any, *, nil: str = "<nil>") -> str:
 
 
 def _go_kind(value: Any) -> str:
+    """Go's name for the kind of a value (``other`` for maps, lists and structs)."""
     if value is None:
         return "nil"
     if isinstance(value, bool):
@@ -677,11 +678,15 @@ def _json_text(value: Any, *, sort_keys: bool) -> str:
 # Functions of the subset
 
 
+_GO_NAMES: Mapping[type, str] = {str: "string", int: "int", list: "slice", tuple: "slice", dict: "map", Mapping: "map"}
+
+
 def _want(value: Any, kind: type | tuple[type, ...], function: str) -> Any:
     if isinstance(value, bool) and kind is int:
         raise TemplateError(f"{function}: expected int, got bool")
     if not isinstance(value, kind):
-        expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        kinds = (kind,) if isinstance(kind, type) else kind
+        expected = " or ".join(dict.fromkeys(_GO_NAMES.get(k, k.__name__) for k in kinds))
         raise TemplateError(f"{function}: expected {expected}, got {_go_kind(value)}")
     return value
 
