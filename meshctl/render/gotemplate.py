@@ -651,7 +651,7 @@ def _go_quote(text: str) -> str:
     return "".join(out)
 
 
-def _plain(value: Any, *, proto: bool = False) -> Any:
+def _plain(value: Any) -> Any:
     """JSON-ready form: structs by their JSON form, integral floats as integers (Go writes 15020, not 15020.0)."""
     if isinstance(value, Struct):
         if value.json is None:
