@@ -15,6 +15,8 @@ def apiserver(tmp_path: pathlib.Path) -> Iterator[ApiServer]:
     """A running test API server over HTTPS with every lifecycle delay at zero; stopped (threads joined) after."""
     with ApiServer(kubeconfig_path=tmp_path / "kubeconfig", bookmark_interval=0.2, progress_deadline_delay=0.2) as api:
         yield api
+        # A lifecycle or controller task that raised is a server bug: fail the test that triggered it.
+        assert not api.cluster.scheduler.errors, f"scheduler tasks failed: {api.cluster.scheduler.errors!r}"
 
 
 @pytest.fixture
