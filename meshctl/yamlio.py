@@ -15,13 +15,60 @@ import yaml
 _BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_INT = "tag:yaml.org,2002:int"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+#: Implicit tags of plain scalars already resolved (the emitter asks twice per scalar); bounded.
+_RESOLVED: dict[tuple[str, Any], str] = {}
+_RESOLVED_MAX = 200_000
+
+
 class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
-    """Safe dumper with block-style multi-line strings (sequences are not indented under their key)."""
+    """Safe dumper with block-style multi-line strings (sequences are not indented under their key).
+
+    The representer is a direct walk over the plain data meshctl writes (dicts, lists, strings, ints, bools,
+    None), producing the same nodes as PyYAML's safe representer (anything else goes through it), and scalar
+    resolution is memoised: together about twice as fast on large manifests, with identical output.
+    """
 
     def ignore_aliases(self, data: Any) -> bool:
         # A value shared by two places of a tree is written out twice: anchors and aliases (&id001 / *id001)
         # are valid YAML, but kubectl users and reviewers of manifests should never have to resolve them.
         return True
+
+    def represent_data(self, data: Any) -> yaml.Node:
+        kind = type(data)
+        if kind is str:
+            return _represent_str(self, data)
+        if kind is dict:
+            pairs = [(self.represent_data(k), self.represent_data(v)) for k, v in data.items()]
+            return yaml.MappingNode(_MAP, pairs, flow_style=False)
+        if kind is list:
+            return yaml.SequenceNode(_SEQ, [self.represent_data(v) for v in data], flow_style=False)
+        if kind is bool:
+            return yaml.ScalarNode(_BOOL, "true" if data else "false")
+        if kind is int:
+            return yaml.ScalarNode(_INT, str(data))
+        if data is None:
+            return yaml.ScalarNode(_NULL, "null")
+        node: yaml.Node = super().represent_data(data)
+        return node
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode:
+            tag: str = super().resolve(kind, value, implicit)
+            return tag
+        key = (value, implicit)
+        tag = _RESOLVED.get(key, "")
+        if not tag:
+            tag = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            _RESOLVED[key] = tag
+        return tag
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
@@ -42,7 +89,13 @@ def dump_yaml(data: Any) -> str:
 
 def dump_yaml_documents(documents: list[Any]) -> str:
     """Serialise documents separated by ``---`` lines, without a trailing separator."""
-    return "---\n".join(dump_yaml(doc) for doc in documents)
+    if not documents:
+        return ""
+    # One emitter for the whole stream: it writes the `---` lines between documents itself.
+    text: str = yaml.dump_all(
+        documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 16
+    )
+    return text
 
 
 def dump_json(data: Any) -> str:

@@ -28,7 +28,67 @@ import yaml
 
 from meshctl import errors, yamlio
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+#: Tags of plain scalars already resolved (the same keys and values recur in every object); bounded.
+_RESOLVED: dict[tuple[str, Any], str] = {}
+_RESOLVED_MAX = 200_000
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """The (C) safe loader with memoised scalar resolution (see :func:`parse_documents`)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode:
+            tag: str = super().resolve(kind, value, implicit)
+            return tag
+        key = (value, implicit)
+        tag = _RESOLVED.get(key, "")
+        if not tag:
+            tag = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            _RESOLVED[key] = tag
+        return tag
+
+
+def _construct(loader: _Loader, node: yaml.Node) -> Any:
+    # Strings, maps and lists (nearly every node) directly; other scalars and merge keys through PyYAML's safe
+    # constructor, so the result equals yaml.safe_load's (aliases become copies, which objects never share).
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    if tag == _MAP:
+        result = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                return loader.construct_object(node, deep=True)
+            result[_construct(loader, key_node)] = _construct(loader, value_node)
+        return result
+    if tag == _SEQ:
+        return [_construct(loader, item) for item in node.value]
+    return loader.construct_object(node, deep=True)
+
+
+def parse_documents(text: str) -> list[Any]:
+    """Every YAML document of ``text`` (``None`` for empty ones), as ``yaml.safe_load_all`` would return them.
+
+    About a third faster than ``safe_load_all`` with the C loader: parsing template output is the largest cost of
+    rendering many gateways.
+    """
+    loader = _Loader(text)
+    try:
+        documents = []
+        while loader.check_node():
+            documents.append(_construct(loader, loader.get_node()))
+        return documents
+    finally:
+        loader.dispose()
+
 
 TEMPLATE_SUFFIX = ".yaml.j2"
 
@@ -166,7 +226,7 @@ def render_template_file(
     except jinja2.TemplateError as exc:
         raise errors.RenderError(f"template {where}: {exc}") from exc
     try:
-        documents = list(yaml.load_all(text, Loader=_Loader))
+        documents = parse_documents(text)
     except yaml.YAMLError as exc:
         raise errors.RenderError(f"template {where} produced invalid YAML: {exc}") from exc
     objects: list[dict[str, Any]] = []

@@ -46,7 +46,7 @@ def configurations(draw: st.DrawFn) -> dict[str, Any]:
         pilot_k8s["nodeSelector"] = draw(st.dictionaries(dns_label, label_value, min_size=1, max_size=2))
     if draw(st.booleans()):
         pilot_k8s["podAnnotations"] = {f"example.com/{draw(dns_label)}": draw(label_value)}
-    if pilot_k8s and spec["profile"] != "empty":
+    if pilot_k8s and spec["profile"] not in ("empty", "remote"):  # remote has no istiod Deployment
         components["pilot"] = {"k8s": pilot_k8s}
     if draw(st.booleans()):
         components["cni"] = {"enabled": True}
