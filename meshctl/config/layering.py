@@ -517,7 +517,9 @@ def translate(merged: MergedConfig) -> Translation:
             _set_in(translated, component.values_root, additions)
 
     values = merge_trees(merge_trees(merged_values, translated), user_values)
-    values.setdefault("global", {})["istioNamespace"] = istio_namespace
+    if not isinstance(values.get("global"), dict):  # a wrong type here is reported by validation (or --force)
+        values["global"] = {}
+    values["global"]["istioNamespace"] = istio_namespace
     if not values.get("profile"):
         values["profile"] = merged.profile
 

@@ -710,7 +710,7 @@ _PLAIN_KEY_RE = re.compile(r"[^\s\"\\\[\]=.']+(?:\.[^\s\"\\\[\]=.']+)*")
 
 def escape_key(key: str) -> str:
     """A key in path syntax: as is, with dots escaped, or quoted when it holds other special characters."""
-    if key and _PLAIN_KEY_RE.fullmatch(key) and key != "spec":
+    if key and _PLAIN_KEY_RE.fullmatch(key):
         return key.replace(".", "\\.")
     body = key.replace("\\", "\\\\").replace('"', '\\"')
     body = body.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
@@ -749,20 +749,31 @@ def format_scalar(value: Any) -> str:
 
 
 def iter_leaves(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(path, leaf)`` pairs of a tree in ``-o flags`` syntax; empty maps and lists yield nothing."""
+    """``(path, leaf)`` pairs of a tree in ``-o flags`` syntax, in tree order; empty maps and lists yield nothing."""
+    for path, _key, value in _leaves(tree, prefix, ()):
+        yield path, value
+
+
+def _leaves(tree: Any, prefix: str, key: tuple[Any, ...]) -> Iterator[tuple[str, tuple[Any, ...], Any]]:
     if isinstance(tree, dict):
-        for key, value in tree.items():
-            piece = escape_key(str(key))
-            yield from iter_leaves(value, f"{prefix}.{piece}" if prefix else piece)
+        for name, value in tree.items():
+            # A leading unquoted `spec` is dropped from --set paths, so a top-level key of that name is quoted.
+            piece = escape_key(str(name)) if prefix or name != "spec" else '"spec"'
+            yield from _leaves(value, f"{prefix}.{piece}" if prefix else piece, (*key, (0, str(name), 0)))
     elif isinstance(tree, list):
         for i, value in enumerate(tree):
-            yield from iter_leaves(value, f"{prefix}[{i}]")
+            yield from _leaves(value, f"{prefix}[{i}]", (*key, (1, "", i)))
     else:
-        yield prefix, tree
+        yield prefix, key, tree
 
 
 def format_flags(tree: Any) -> list[str]:
-    """``-o flags`` lines: one ``path=value`` per leaf, sorted (a bare scalar tree prints just its value)."""
+    """``-o flags`` lines: one ``path=value`` per leaf (a bare scalar tree prints just its value).
+
+    Sorted by path, comparing list indexes as numbers (``[2]`` before ``[10]``), so that applying the lines in
+    order with ``--set`` rebuilds the tree (except its empty maps and lists).
+    """
     if not isinstance(tree, dict | list):
         return [format_scalar(tree)]
-    return sorted(f"{path}={format_scalar(value)}" for path, value in iter_leaves(tree))
+    leaves = sorted(_leaves(tree, "", ()), key=lambda leaf: leaf[1])
+    return [f"{path}={format_scalar(value)}" for path, _key, value in leaves]
