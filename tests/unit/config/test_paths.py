@@ -263,7 +263,7 @@ def test_overlay_examples() -> None:
     assert apply_overlay(tree, "a.b.[name:n2].list.[v2]", delete=True)["a"]["b"][1]["list"] == ["v1", "v3_regex"]
     assert apply_overlay(tree, "a.b.[name:n2].list.[3]", "v4")["a"]["b"][1]["list"][-1] == "v4"
     # upstream matched [v3] as an unanchored regex against v3_regex; meshctl matches exactly and says so
-    with pytest.raises(errors.PathError, match="no element of a.b\\[name:n2\\].list equals 'v3'"):
+    with pytest.raises(errors.PathError, match=r"no element of a.b\[name:n2\].list equals 'v3'"):
         apply_overlay(tree, "a.b.[name:n2].list.[v3]", delete=True)
     # upstream [-200] was an index error swallowed silently; here it is a scalar selector that matches nothing
     with pytest.raises(errors.PathError):
