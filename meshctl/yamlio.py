@@ -22,7 +22,7 @@ _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 #: Implicit tags of plain scalars already resolved (the emitter asks twice per scalar); bounded.
-_RESOLVED: dict[tuple[str, Any], str] = {}
+_RESOLVED: dict[str, str] = {}
 _RESOLVED_MAX = 200_000
 
 
@@ -42,6 +42,8 @@ class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
     def represent_data(self, data: Any) -> yaml.Node:
         kind = type(data)
         if kind is str:
+            if "\n" not in data:
+                return yaml.ScalarNode(_STR, data)
             return _represent_str(self, data)
         if kind is dict:
             pairs = [(self.represent_data(k), self.represent_data(v)) for k, v in data.items()]
@@ -57,17 +59,24 @@ class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
         node: yaml.Node = super().represent_data(data)
         return node
 
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass  # no path resolvers are registered: skip the bookkeeping the emitter asks for at every node
+
+    def ascend_resolver(self) -> None:
+        pass
+
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is not yaml.ScalarNode:
             tag: str = super().resolve(kind, value, implicit)
             return tag
-        key = (value, implicit)
-        tag = _RESOLVED.get(key, "")
+        if not implicit[0]:
+            return _STR  # only plain scalars are matched against the implicit types (no path resolvers here)
+        tag = _RESOLVED.get(value, "")
         if not tag:
             tag = super().resolve(kind, value, implicit)
             if len(_RESOLVED) >= _RESOLVED_MAX:
                 _RESOLVED.clear()
-            _RESOLVED[key] = tag
+            _RESOLVED[value] = tag
         return tag
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from meshctl import errors, objects
 from meshctl.config import layering, resources
 from meshctl.render import components as component_table
-from meshctl.render import k8s, templates
+from meshctl.render import gateways, k8s, templates
 
 #: Namespaces every cluster has; ``--with-namespace`` never emits them.
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -66,8 +66,9 @@ def render(config: layering.EffectiveConfig, *, components: Sequence[str] | None
     root = resources.manifests_dir(config.manifests)
     rendered: list[dict[str, Any]] = []
     values_cache: dict[str, dict[str, Any]] = {}
+    shapes: dict[str, list[dict[str, Any]] | None] = {}
     for instance in instances:
-        rendered.extend(render_instance(config, instance, root, values_cache))
+        rendered.extend(render_instance(config, instance, root, values_cache, shapes))
     check_unique(rendered)
     rendered.sort(key=objects.sort_key)
     return RenderResult(rendered, tuple(warnings))
@@ -78,8 +79,13 @@ def render_instance(
     instance: layering.Component,
     root: Path,
     values_cache: dict[str, dict[str, Any]] | None = None,
+    shapes: dict[str, list[dict[str, Any]] | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Render one instance: values, templates, objects, k8s settings, overlays, labels (not yet ordered)."""
+    """Render one instance: values, templates, objects, k8s settings, overlays, labels (not yet ordered).
+
+    ``values_cache`` (per component) and ``shapes`` (per gateway shape, see :mod:`meshctl.render.gateways`) carry
+    work over between the instances of one render.
+    """
     row = component_table.row_of(instance)
     template_dir = root / row.template_dir
     if not template_dir.is_dir():
@@ -93,7 +99,10 @@ def render_instance(
         values = component_table.component_values(root, row, config.values)
         cache[row.key] = values
     context = component_table.build_context(config, row, instance, values)
-    objs = templates.render_template_dir(template_dir, context)
+    if row.kind == "gateway" and shapes is not None:
+        objs = _render_gateway(template_dir, context, instance, shapes)
+    else:
+        objs = templates.render_template_dir(template_dir, context)
     target = k8s.Target(
         where=instance.path,
         label=row.label,
@@ -104,6 +113,25 @@ def render_instance(
     )
     k8s.apply(objs, instance.k8s, target)
     add_labels(objs, common_labels(config, row))
+    return objs
+
+
+def _render_gateway(
+    template_dir: Path,
+    context: dict[str, Any],
+    instance: layering.Component,
+    shapes: dict[str, list[dict[str, Any]] | None],
+) -> list[dict[str, Any]]:
+    key = gateways.shape_key(instance)
+    template = shapes.get(key)
+    if template is not None and gateways.eligible(instance.name):
+        filled: list[dict[str, Any]] = gateways.fill(template, instance.name)
+        return filled
+    objs = templates.render_template_dir(template_dir, context)
+    if key not in shapes:  # first entry of this shape: try to make it reusable (None: render each entry)
+        shapes[key] = gateways.make_template(
+            lambda ctx: templates.render_template_dir(template_dir, ctx), context, instance.name, objs
+        )
     return objs
 
 
