@@ -12,6 +12,7 @@ import typer
 
 from meshctl.cli import app as cli_app
 from meshctl.cli import output
+from meshctl.cli import profile as profile_cli
 
 manifest_app = typer.Typer(
     name="manifest",
@@ -24,40 +25,33 @@ manifest_app = typer.Typer(
 
 
 def generate(
-    filename: Annotated[
-        list[str] | None,
-        typer.Option("--filename", "-f", help="IstioOperator file to layer over the profile (repeatable; - is stdin)."),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", "-s", help="PATH=VALUE override, applied after the files (repeatable)."),
-    ] = None,
-    revision: Annotated[
-        str | None, typer.Option("--revision", "-r", help="Control plane revision (same as --set revision=REV).")
-    ] = None,
-    manifests: Annotated[
-        str | None,
-        typer.Option("--manifests", "-d", help="Directory with profiles/ and component templates to use instead."),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Report validation errors as warnings and go on.")] = False,
+    filename: profile_cli.FilenameOpt = None,
+    set_: profile_cli.SetOpt = None,
+    revision: profile_cli.RevisionOpt = None,
+    manifests: profile_cli.ManifestsOpt = None,
+    force: profile_cli.ForceOpt = False,
     output_path: Annotated[
         str | None,
         typer.Option(
             "--output",
             "-o",
             help="Write to FILE.yaml, or to a directory: one file per component plus kustomization.yaml.",
+            show_default=False,
         ),
     ] = None,
     component: Annotated[
         list[str] | None,
-        typer.Option("--component", help="Only this component, e.g. Pilot (repeatable, or comma-separated)."),
+        typer.Option(
+            "--component",
+            help="Only this component, e.g. Pilot (repeatable, or comma-separated).",
+            show_default=False,
+        ),
     ] = None,
     with_namespace: Annotated[
         bool, typer.Option("--with-namespace", help="Add the Namespace objects the installation uses.")
     ] = False,
 ) -> None:
     """Print the manifests of an installation (the objects install applies) to stdout, or write them to -o."""
-    from meshctl.config import layering
     from meshctl.render import components as component_table
     from meshctl.render import output as render_output
     from meshctl.render import pipeline
@@ -67,18 +61,9 @@ def generate(
     if component:
         names = [part for value in component for part in value.split(",") if part.strip()]
         wanted = [component_table.resolve_label(name) for name in names]
-    config = layering.build_effective_config(
-        layering.ConfigInput(
-            files=tuple(filename or ()),
-            sets=tuple(set_ or ()),
-            manifests=manifests,
-            revision=revision,
-            force=force,
-        ),
-        stdin=env.stdin,
+    config = profile_cli.build_config(
+        profile_cli.config_input(files=filename, sets=set_, manifests=manifests, revision=revision, force=force)
     )
-    for warning in config.warnings:
-        env.warn(warning)
     result = pipeline.render(config, components=wanted)
     for warning in result.warnings:
         env.warn(warning)
