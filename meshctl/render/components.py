@@ -1,9 +1,10 @@
-"""The component table, which components an effective configuration enables, and what their templates see.
+"""The component table: how each component renders, in which order, and what its templates see.
 
 One row per component kind (``rendering.md`` §2, ``istio-manifest-inventory.md`` §1.2): its IstioOperator key, the
 ``operator.istio.io/component`` label value, the progress name, the template directory under ``manifests/``, the
 chart name of the ``helm.sh/chart`` label, the values root, and the main workload the ``k8s`` settings patch.
-Gateways and add-ons render once per *instance* (gateway entry, add-on); everything else once.
+Gateways and add-ons render once per *instance* (gateway entry, add-on); everything else once. Which instances are
+enabled, and their namespaces, is the configuration engine's decision (``layering.enabled_components``).
 
 The template context is the one ``docs/dev/templates.md`` defines. Values trees are merged with structural sharing
 (nothing downstream mutates them), and the merged defaults of a component are computed once per render, so a
@@ -102,10 +103,10 @@ TRACING = Component(
 
 #: Every component in the tie-break order of ``rendering.md`` §6 (add-ons in their documented order).
 COMPONENTS: tuple[Component, ...] = (BASE, PILOT, CNI, ZTUNNEL, INGRESS, EGRESS, PROMETHEUS, GRAFANA, KIALI, TRACING)
-ADDONS: tuple[Component, ...] = tuple(c for c in COMPONENTS if c.kind == "addon")
-
 #: The component names of ``--component`` and ``-o DIR`` files, in order.
 LABELS: tuple[str, ...] = tuple(dict.fromkeys(c.label for c in COMPONENTS))
+#: What install prints per component label (``✔ <name> installed``).
+PROGRESS_NAMES: dict[str, str] = {c.label: c.progress_name for c in COMPONENTS}
 
 
 def resolve_label(name: str) -> str:

@@ -304,3 +304,33 @@ def test_namespace_of_cluster_scoped_only_output_is_the_istio_namespace(fake_man
     assert pipeline.namespaces_for(config, objs) == [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
     ]
+
+
+def test_component_table_names_labels_progress_names_and_workloads() -> None:
+    assert components.LABELS == (
+        "Base", "Pilot", "Cni", "Ztunnel", "IngressGateways", "EgressGateways", "AddonComponents",
+    )  # fmt: skip
+    assert components.PROGRESS_NAMES == {
+        "Base": "Istio core",
+        "Pilot": "Istiod",
+        "Cni": "CNI",
+        "Ztunnel": "Ztunnel",
+        "IngressGateways": "Ingress gateways",
+        "EgressGateways": "Egress gateways",
+        "AddonComponents": "Addons",
+    }
+    rows = {
+        c.key: (c.template_dir, c.chart, c.values_root, c.workload_kind, c.container) for c in components.COMPONENTS
+    }
+    assert rows == {
+        "base": ("base", "base", "global", None, None),
+        "pilot": ("pilot", "istiod", "pilot", "Deployment", "discovery"),
+        "cni": ("cni", "cni", "cni", "DaemonSet", "install-cni"),
+        "ztunnel": ("ztunnel", "ztunnel", "ztunnel", "DaemonSet", "istio-proxy"),
+        "ingressGateways": ("gateway", "istio-ingress", "gateways.istio-ingressgateway", "Deployment", "istio-proxy"),
+        "egressGateways": ("gateway", "istio-egress", "gateways.istio-egressgateway", "Deployment", "istio-proxy"),
+        "prometheus": ("addons/prometheus", "prometheus", "prometheus", "Deployment", None),
+        "grafana": ("addons/grafana", "grafana", "grafana", "Deployment", None),
+        "kiali": ("addons/kiali", "kiali", "kiali", "Deployment", None),
+        "tracing": ("addons/jaeger", "jaeger", "tracing", "Deployment", None),
+    }
