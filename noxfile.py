@@ -36,3 +36,14 @@ def tests(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """End-to-end tests on a kind cluster; they skip with the reason when Docker or kind is unavailable."""
     session.run("pytest", "-m", "e2e", "-rs", "tests/e2e", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks of quality.md: B1 start-up, B2/B3 rendering, and the test API server's throughput.
+
+    Figures are medians and side-by-side ratios; they are reported in docs/performance.md, never asserted in tests.
+    """
+    session.run("python", "-m", "tests.bench.startup_bench", *session.posargs)
+    session.run("python", "-m", "tests.bench.render_bench", *session.posargs)
+    session.run("python", "-m", "tests.bench.apiserver_bench", *session.posargs)
