@@ -24,8 +24,8 @@ from meshctl.config import paths
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-#: Every ``k8s`` setting meshctl applies, in application order. Anything else under ``k8s`` is an error here
-#: (upstream's ``volumes``/``volumeMounts`` are accepted by its API and never applied).
+#: Every ``k8s`` setting meshctl applies, in application order. Anything else under ``k8s`` is an error here,
+#: except :data:`NOT_APPLIED`.
 SETTINGS: tuple[str, ...] = (
     "resources",
     "readinessProbe",
@@ -45,6 +45,10 @@ SETTINGS: tuple[str, ...] = (
     "service",
     "overlays",
 )
+
+#: Accepted and ignored, as istioctl does (its API has them, its patcher never applies them); the configuration
+#: engine warns about them.
+NOT_APPLIED: tuple[str, ...] = ("volumes", "volumeMounts")
 
 _CONTAINER_SETTINGS = ("resources", "readinessProbe", "env", "imagePullPolicy")
 _POD_SETTINGS = ("affinity", "nodeSelector", "tolerations", "priorityClassName", "securityContext", "podAnnotations")
@@ -72,7 +76,7 @@ class Target:
 
 def apply(objects: list[dict[str, Any]], k8s: Mapping[str, Any], target: Target) -> None:
     """Apply every ``k8s`` setting, then the overlays, to ``objects`` (the instance's rendered objects, in place)."""
-    unknown = [key for key in k8s if key not in SETTINGS]
+    unknown = [key for key in k8s if key not in SETTINGS and key not in NOT_APPLIED]
     if unknown:
         raise errors.RenderError(
             f"{target.where}.k8s.{unknown[0]} is not a k8s setting meshctl applies",
@@ -108,11 +112,12 @@ def _target_object(
     others = _names_of(objects, kind)
     if others:
         hint = f"{kind}s of {target.label} here: {', '.join(others)}"
-    elif kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget"):
+    elif kind == "HorizontalPodAutoscaler":
+        hint = "autoscaling is off for this component (its values set autoscaleEnabled: false); remove the setting"
+    elif kind == "PodDisruptionBudget":
         hint = (
-            "this configuration renders no "
-            + kind
-            + " for it (autoscaling off, or fewer than 2 minimum replicas); remove the setting or enable that first"
+            "a PodDisruptionBudget is rendered only for more than one replica "
+            "(k8s.hpaSpec.minReplicas or k8s.replicaCount above 1); remove the setting or raise the replicas"
         )
     else:
         hint = f"{target.label} renders no {kind}; remove the setting"

@@ -175,7 +175,10 @@ def test_k8s_setting_without_a_target_exits_3(fake_package: Path) -> None:
         lines[0]
         == "error: components.pilot.k8s.podDisruptionBudget: there is no PodDisruptionBudget istiod to apply it to"
     )
-    assert lines[1].startswith("hint: this configuration renders no PodDisruptionBudget")
+    assert lines[1] == (
+        "hint: a PodDisruptionBudget is rendered only for more than one replica "
+        "(k8s.hpaSpec.minReplicas or k8s.replicaCount above 1); remove the setting or raise the replicas"
+    )
 
 
 def test_overlay_that_matches_no_object_exits_3(fake_package: Path) -> None:
@@ -268,3 +271,103 @@ def test_help_lists_the_options(flag: str) -> None:
         "--with-namespace",
     ):
         assert option in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("sets", "stderr"),
+    [
+        (
+            ["components.cni.enabled=true", "components.cni.k8s.replicaCount=2"],
+            "error: components.cni.k8s.replicaCount: DaemonSet istio-cni-node has no spec.replicas\n"
+            "hint: replicaCount applies to Deployments (a DaemonSet runs one per node)\n",
+        ),
+        (
+            ["components.cni.enabled=true", "components.cni.k8s.strategy.type=Recreate"],
+            "error: components.cni.k8s.strategy: DaemonSet istio-cni-node has no spec.strategy\n"
+            "hint: strategy applies to Deployments; use k8s.overlays for updateStrategy\n",
+        ),
+        (
+            ["components.base.k8s.nodeSelector.a=b"],
+            "error: components.base.k8s.nodeSelector: Base has no workload to apply it to\n"
+            "hint: only overlays apply to this component\n",
+        ),
+        (
+            [
+                "components.pilot.k8s.hpaSpec.minReplicas=2",
+                "components.pilot.k8s.podDisruptionBudget.minAvailable=1",
+                "components.pilot.k8s.podDisruptionBudget.maxUnavailable=1",
+            ],
+            "error: components.pilot.k8s.podDisruptionBudget sets both minAvailable and maxUnavailable\n"
+            "hint: a PodDisruptionBudget takes only one of them\n",
+        ),
+        (
+            ["values.pilot.autoscaleEnabled=false", "components.pilot.k8s.hpaSpec.maxReplicas=3"],
+            "error: components.pilot.k8s.hpaSpec: there is no HorizontalPodAutoscaler istiod to apply it to\n"
+            "hint: autoscaling is off for this component (its values set autoscaleEnabled: false); "
+            "remove the setting\n",
+        ),
+        (
+            ["components.cni.enabled=true", "components.cni.k8s.serviceAnnotations.a=b"],
+            "error: components.cni.k8s.serviceAnnotations: there is no Service istio-cni-node to apply it to\n"
+            "hint: Cni renders no Service; remove the setting\n",
+        ),
+        (
+            ["components.egressGateways[0].name=istio-ingressgateway", "components.egressGateways[0].enabled=true"],
+            "error: Deployment istio-system/istio-ingressgateway is rendered twice "
+            "(by IngressGateways and EgressGateways)\n"
+            "hint: give each gateway its own name, or each component its own namespace\n",
+        ),
+    ],
+    ids=[
+        "replicas-on-daemonset",
+        "strategy-on-daemonset",
+        "base-workload",
+        "pdb-both",
+        "hpa-off",
+        "no-service",
+        "twice",
+    ],
+)
+def test_render_errors_exit_3(fake_package: Path, sets: list[str], stderr: str) -> None:
+    args = [arg for value in sets for arg in ("--set", value)]
+    result = run_cli("manifest", "generate", "-d", str(fake_package), *args, expect=3)
+    assert result.stderr == stderr
+    assert result.stdout == ""
+
+
+def test_output_into_a_subdirectory_holding_directory_is_refused(fake_package: Path, tmp_path: Path) -> None:
+    (tmp_path / "nested").mkdir()
+    result = run_cli("manifest", "generate", "-d", str(fake_package), "-o", str(tmp_path), expect=3)
+    assert result.stderr == (
+        f"error: refusing to overwrite {tmp_path}: it holds a directory meshctl did not create (nested)\n"
+        "hint: meshctl replaces only files it wrote itself; remove the file or choose another -o path\n"
+    )
+
+
+def test_output_to_something_that_is_not_a_directory_is_refused(fake_package: Path, tmp_path: Path) -> None:
+    target = tmp_path / "plain"
+    target.write_text("x")
+    result = run_cli("manifest", "generate", "-d", str(fake_package), "-o", str(target), expect=3)
+    assert result.stderr.startswith(f"error: refusing to overwrite {target}: it is not a directory\n")
+
+
+def test_output_file_path_that_is_not_a_regular_file_is_refused(fake_package: Path, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    result = run_cli("manifest", "generate", "-d", str(fake_package), "-o", str(fifo), expect=3)
+    assert result.stderr.startswith(f"error: refusing to overwrite {fifo}: it is not a regular file\n")
+
+
+def test_missing_component_templates_exit_3(fake_package: Path, tmp_path: Path) -> None:
+    import shutil
+
+    partial = tmp_path / "pkg"
+    shutil.copytree(fake_package, partial)
+    shutil.rmtree(partial / "cni")
+    result = run_cli("manifest", "generate", "-d", str(partial), "--set", "components.cni.enabled=true", expect=3)
+    assert result.stderr == (
+        f"error: no templates for component Cni: {partial / 'cni'} is not a directory\n"
+        "hint: --manifests DIR must hold a directory per component (base, pilot, gateway, cni, ztunnel, addons/…)\n"
+    )

@@ -231,7 +231,9 @@ def test_hpa_spec_deep_merges_and_metrics_replace() -> None:
 def test_hpa_spec_without_an_hpa_is_an_error_with_a_reason() -> None:
     with pytest.raises(errors.RenderError, match="hpaSpec: there is no HorizontalPodAutoscaler istiod") as info:
         applied({"hpaSpec": {"maxReplicas": 3}}, objs=[deployment()])
-    assert "autoscaling off" in (info.value.hint or "")
+    assert info.value.hint == (
+        "autoscaling is off for this component (its values set autoscaleEnabled: false); remove the setting"
+    )
 
 
 def test_pdb_deep_merge_keeps_only_the_field_the_user_set() -> None:
@@ -297,8 +299,12 @@ def test_workload_settings_on_base_are_errors() -> None:
 
 
 def test_unknown_setting_is_an_error() -> None:
-    with pytest.raises(errors.RenderError, match=r"components\.pilot\.k8s\.volumes is not a k8s setting"):
-        applied({"volumes": []})
+    with pytest.raises(errors.RenderError, match=r"components\.pilot\.k8s\.bogus is not a k8s setting"):
+        applied({"bogus": []})
+
+
+def test_volumes_and_volume_mounts_are_accepted_and_not_applied_as_istioctl_does() -> None:
+    assert applied({"volumes": [{"name": "x"}], "volumeMounts": [{"name": "x"}]}) == pilot_objects()
 
 
 def test_null_settings_are_ignored() -> None:
