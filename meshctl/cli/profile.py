@@ -7,7 +7,6 @@ once; other command groups import them. Configuration modules are imported insid
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -165,6 +164,8 @@ def diff(
     manifests: ManifestsOpt = None,
 ) -> int:
     """Show the difference of two profiles or files; exit 0 if identical, 1 if they differ."""
+    import difflib
+
     from meshctl import errors, yamlio
 
     if first == "-" and second == "-":

@@ -1,0 +1,131 @@
+"""Benchmark B1 of ``quality.md``: CLI start-up, side by side with a minimal Typer app of the same command tree.
+
+    python -m tests.bench.startup_bench [--runs 21] [--markdown]
+
+Measures whole processes, alternating meshctl and the baseline (``baseline_app.py``, built from meshctl's own
+command tree, whose commands do nothing) run by run, so both see the same machine load:
+
+- ``meshctl --help`` against ``baseline --help``;
+- ``meshctl profile list`` against ``baseline profile list`` (meshctl does its real work: reading the profiles);
+- ``python -c pass`` for scale.
+
+Reports the median of each and the ratio of medians (target ≤ 1.2 × the baseline). Timings on a shared machine
+are noisy: read the ratios measured side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BASELINE = Path(__file__).with_name("baseline_app.py")
+
+
+def command_tree() -> dict[str, Any]:
+    """meshctl's command tree as data: groups, commands, and their parameters."""
+    import typer
+
+    from meshctl.cli import app as cli_app
+
+    def describe(command: Any, name: str) -> dict[str, Any]:
+        params = []
+        for param in command.params:
+            if param.name in ("help", "version"):
+                continue
+            params.append(
+                {
+                    "name": param.name,
+                    "kind": "argument" if param.param_type_name == "argument" else "option",
+                    "opts": list(param.opts),
+                    "required": bool(param.required),
+                    "is_flag": bool(getattr(param, "is_flag", False)),
+                    "multiple": bool(getattr(param, "multiple", False)),
+                    "count": bool(getattr(param, "count", False)),
+                }
+            )
+        children = None
+        if hasattr(command, "commands"):  # a group
+            children = [describe(sub, sub_name) for sub_name, sub in sorted(command.commands.items())]
+        return {"name": name, "help": (command.help or "").split("\n")[0], "params": params, "commands": children}
+
+    return describe(typer.main.get_command(cli_app.app), "meshctl")
+
+
+def _time(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def measure(runs: int) -> dict[str, dict[str, list[float]]]:
+    meshctl = shutil.which("meshctl")
+    if meshctl is None:
+        raise SystemExit("meshctl is not installed (pip install -e .)")
+    with tempfile.TemporaryDirectory() as tmp:
+        tree_file = Path(tmp) / "tree.json"
+        tree_file.write_text(json.dumps(command_tree()), encoding="utf-8")
+        baseline = [sys.executable, str(BASELINE), str(tree_file)]
+        cases = {
+            "--help": ([meshctl, "--help"], [*baseline, "--help"]),
+            "profile list": ([meshctl, "profile", "list"], [*baseline, "profile", "list"]),
+        }
+        results: dict[str, dict[str, list[float]]] = {name: {"meshctl": [], "baseline": []} for name in cases}
+        results["python -c pass"] = {"python": []}
+        for mesh_cmd, base_cmd in cases.values():  # warm-up: page cache and bytecode
+            _time(mesh_cmd)
+            _time(base_cmd)
+        for _ in range(runs):
+            for name, (mesh_cmd, base_cmd) in cases.items():
+                results[name]["meshctl"].append(_time(mesh_cmd))
+                results[name]["baseline"].append(_time(base_cmd))
+            results["python -c pass"]["python"].append(_time([sys.executable, "-c", "pass"]))
+    return results
+
+
+def report(results: dict[str, dict[str, list[float]]], runs: int, markdown: bool) -> str:
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    lines = []
+    if markdown:
+        lines.append(f"Machine: {machine}. Date: {time.strftime('%Y-%m-%d')}. Medians of {runs} alternating runs:")
+        lines.append("")
+        lines.append("| command | meshctl (ms) | baseline (ms) | ratio |")
+        lines.append("| --- | ---: | ---: | ---: |")
+    for name, series in results.items():
+        if "meshctl" not in series:
+            continue
+        mesh = statistics.median(series["meshctl"]) * 1000
+        base = statistics.median(series["baseline"]) * 1000
+        if markdown:
+            lines.append(f"| `{name}` | {mesh:.0f} | {base:.0f} | {mesh / base:.2f} |")
+        else:
+            lines.append(f"{name:>14}: meshctl {mesh:6.0f} ms  baseline {base:6.0f} ms  ratio {mesh / base:.2f}")
+    python = statistics.median(results["python -c pass"]["python"]) * 1000
+    lines.append(
+        f"| `python -c pass` | | {python:.0f} | |" if markdown else f"{'python -c pass':>14}: {python:6.0f} ms"
+    )
+    if not markdown:
+        lines.append(machine)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    print(report(measure(args.runs), args.runs, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
