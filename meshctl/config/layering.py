@@ -248,8 +248,26 @@ def _assignments(inp: ConfigInput) -> list[tuple[paths.Assignment, Any]]:
     if inp.revision is not None:
         parsed.append(_alias("--revision", "revision", inp.revision))
     for assignment in parsed:
+        if not inp.force:
+            _check_known(assignment)
         typed.append((assignment, paths.type_value(assignment, schema.spec_type_at(assignment.path.segments))))
     return typed
+
+
+def _check_known(assignment: paths.Assignment) -> None:
+    """A --set path through a field the schema does not have fails at once, with a caret and a did-you-mean."""
+    segments = assignment.path.segments
+    found = schema.unknown_key(segments)
+    if found is None:
+        return
+    index, guess, known = found
+    segment = segments[index]
+    where = f"in {paths.format_path(segments[:index])}" if index else "at the top level"
+    if guess is not None:
+        hint = f"did you mean {paths.format_path((*segments[:index], dataclasses.replace(segment, key=guess)))}?"
+    else:
+        hint = f"known fields {where}: {', '.join(known)}"
+    raise assignment.path.error(f"unknown field {segment.key!r} {where}", segment, hint=hint)
 
 
 def _top_key(assignment: paths.Assignment) -> str | None:

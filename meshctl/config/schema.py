@@ -97,3 +97,38 @@ def spec_type_at(segments: Sequence[paths.Segment]) -> frozenset[str] | None:
     """The JSON types the schema allows at a spec-relative path, or ``None`` where it does not know the path."""
     node = schema_at(segments)
     return types_of(node) if node is not None else None
+
+
+def unknown_key(segments: Sequence[paths.Segment]) -> tuple[int, str | None, tuple[str, ...]] | None:
+    """The first key of a path the schema rejects (or that looks like a typo where unknown keys are allowed).
+
+    Returns ``(index of the segment, closest known key or None, known keys)``, or ``None`` when the path is fine
+    as far as the schema can tell. Unknown keys under ``values``/``meshConfig`` that are not near a known one are
+    fine here (validation warns about them).
+    """
+    from meshctl.config import suggest
+
+    node: Schema = spec_schema()
+    for i, segment in enumerate(segments):
+        resolved = resolve(node)
+        if segment.kind is not paths.Kind.KEY:
+            items = resolved.get("items")
+            if not isinstance(items, Mapping):
+                return None
+            node = items
+            continue
+        props: Mapping[str, Any] = resolved.get("properties") or {}
+        if segment.key in props:
+            node = props[segment.key]
+            continue
+        extra = resolved.get("additionalProperties", True)
+        if isinstance(extra, Mapping):
+            node = extra
+            continue
+        if not props:
+            return None
+        guess = suggest.closest(segment.key, props)
+        if extra is False or (guess is not None and resolved.get(UNKNOWN_KEYWORD) == "warn"):
+            return i, guess, tuple(sorted(props))
+        return None
+    return None

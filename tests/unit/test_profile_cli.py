@@ -229,8 +229,19 @@ def test_bad_set_value_type() -> None:
     ]
 
 
-def test_validation_errors_all_at_once() -> None:
-    result = run_cli("profile", "dump", "--set", "components.pilto.enabled=true", "--set", "revision=A_B", expect=3)
+def test_unknown_set_field_shows_a_caret_and_did_you_mean() -> None:
+    result = run_cli("profile", "dump", "--set", "components.pilto.enabled=true", expect=3)
+    assert result.stderr.splitlines() == [
+        "error: --set: unknown field 'pilto' in components",
+        "  --set components.pilto.enabled=true",
+        "                   ^^^^^",
+        "hint: did you mean components.pilot?",
+    ]
+
+
+def test_validation_errors_all_at_once(tmp_path: Path) -> None:
+    file = write(tmp_path, "f.yaml", "spec:\n  components:\n    pilto:\n      enabled: true\n")
+    result = run_cli("profile", "dump", "-f", file, "--set", "revision=A_B", expect=3)
     assert result.stderr.splitlines() == [
         "error: invalid configuration: 2 problems",
         "  components.pilto: unknown field (did you mean components.pilot?)",

@@ -26,20 +26,6 @@ def warnings(*sets: str) -> tuple[str, ...]:
 @pytest.mark.parametrize(
     ("sets", "expected"),
     [
-        (("components.pilto.enabled=true",), "components.pilto: unknown field (did you mean components.pilot?)"),
-        (
-            ("components.pilot.k8s.resorces.limits.cpu=1",),
-            "components.pilot.k8s.resorces: unknown field (did you mean components.pilot.k8s.resources?)",
-        ),
-        (("addonComponents.jaeger.enabled=true",), "addonComponents.jaeger: unknown field; known fields: grafana"),
-        (
-            ("values.pilot.autoscaleEnable=false",),
-            "values.pilot.autoscaleEnable: unknown key (did you mean values.pilot.autoscaleEnabled?)",
-        ),
-        (
-            ("meshConfig.accessLogFil=/dev/stdout",),
-            "meshConfig.accessLogFil: unknown key (did you mean meshConfig.accessLogFile?)",
-        ),
         (("revision=Canary",), "revision: 'Canary' is not a valid DNS-1123 label"),
         (("hub=docker.io/Istio",), "hub: bad hub 'docker.io/Istio'"),
         (("tag=-x",), "tag: bad tag '-x'"),
@@ -77,8 +63,57 @@ def test_errors(sets: tuple[str, ...], expected: str) -> None:
     assert any(p.startswith(expected) or expected in p for p in found), found
 
 
-def test_all_errors_at_once_each_with_its_path() -> None:
-    found = problems("components.pilto.enabled=true", "revision=X", "values.pilot.autoscaleEnable=1", "tag=-")
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "components:\n  pilto:\n    enabled: true\n",
+            "components.pilto: unknown field (did you mean components.pilot?)",
+        ),
+        (
+            "components:\n  pilot:\n    k8s:\n      resorces: {}\n",
+            "components.pilot.k8s.resorces: unknown field (did you mean components.pilot.k8s.resources?)",
+        ),
+        ("addonComponents:\n  jaeger: {}\n", "addonComponents.jaeger: unknown field; known fields: grafana, kiali"),
+        (
+            "values:\n  pilot:\n    autoscaleEnable: false\n",
+            "values.pilot.autoscaleEnable: unknown key (did you mean values.pilot.autoscaleEnabled?)",
+        ),
+        (
+            "meshConfig:\n  accessLogFil: /dev/stdout\n",
+            "meshConfig.accessLogFil: unknown key (did you mean meshConfig.accessLogFile?)",
+        ),
+    ],
+)
+def test_unknown_fields_in_files(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("spec:\n" + "".join(f"  {line}\n" for line in text.splitlines()))
+    with pytest.raises(errors.ValidationError) as info:
+        layering.build_effective_config(layering.ConfigInput(files=(str(path),)))
+    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
+
+
+def test_unknown_set_paths_fail_at_once_with_a_caret() -> None:
+    with pytest.raises(errors.PathError) as info:
+        layering.build_effective_config(layering.ConfigInput(sets=("components.pilto.enabled=true",)))
+    assert info.value.message == "--set: unknown field 'pilto' in components"
+    assert info.value.hint == "did you mean components.pilot?"
+    with pytest.raises(errors.PathError) as info:
+        layering.build_effective_config(layering.ConfigInput(sets=("values.pilot.autoscaleEnable=true",)))
+    assert info.value.hint == "did you mean values.pilot.autoscaleEnabled?"
+    # with --force the same typo is reported by validation, as a warning
+    config = layering.build_effective_config(layering.ConfigInput(sets=("components.pilto.enabled=true",), force=True))
+    assert config.warnings == (
+        "components.pilto: unknown field (did you mean components.pilot?) (continuing because of --force)",
+    )
+
+
+def test_all_errors_at_once_each_with_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("spec:\n  components:\n    pilto: {}\n  values:\n    pilot:\n      autoscaleEnable: 1\n")
+    with pytest.raises(errors.ValidationError) as info:
+        layering.build_effective_config(layering.ConfigInput(files=(str(path),), sets=("revision=X", "tag=-")))
+    found = info.value.problems
     assert len(found) == 4
     assert {p.split(":")[0] for p in found} == {
         "components.pilto",
