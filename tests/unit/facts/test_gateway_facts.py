@@ -785,3 +785,16 @@ def test_global_default_tolerations_and_node_selector_apply_when_the_gateway_has
     pod = the(render_gateway(EGRESS, spec={"values": values}), "Deployment", EGRESS.name)["spec"]["template"]["spec"]
     assert pod["tolerations"] == [toleration]
     assert pod["nodeSelector"] == {"disk": "ssd"}
+
+
+@pytest.mark.parametrize("name", ["on", "null", "yes", "true", "1e3"])
+def test_gateway_names_yaml_would_misread_stay_strings(name: str) -> None:
+    objects = render_iop(
+        {"profile": "empty", "components": {"ingressGateways": [{"name": name, "enabled": True}]}},
+        ["IngressGateways"],
+    )
+    names = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert ("Deployment", name) in names
+    assert ("Service", name) in names
+    assert ("HorizontalPodAutoscaler", name) in names
+    assert ("Role", f"{name}-sds") in names
