@@ -20,7 +20,6 @@ into independent copies (so a later merge never changes two places at once).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 from typing import Any, TextIO
@@ -69,14 +68,6 @@ _MERGE = "tag:yaml.org,2002:merge"
 _VALUE = "tag:yaml.org,2002:value"
 
 _scalars = yaml.constructor.SafeConstructor()
-
-
-@dataclasses.dataclass
-class Document:
-    """One loaded document and where it came from."""
-
-    data: Any
-    source: str
 
 
 def read_source(name: str, stdin: TextIO | None = None) -> str:
