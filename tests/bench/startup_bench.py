@@ -6,6 +6,7 @@ Measures whole processes, alternating meshctl and the baseline (``baseline_app.p
 command tree, whose commands do nothing) run by run, so both see the same machine load:
 
 - ``meshctl --help`` against ``baseline --help``;
+- ``meshctl version`` against ``baseline version`` (B1's second command);
 - ``meshctl profile list`` against ``baseline profile list`` (meshctl does its real work: reading the profiles);
 - ``python -c pass`` for scale.
 
@@ -77,6 +78,7 @@ def measure(runs: int) -> dict[str, dict[str, list[float]]]:
         baseline = [sys.executable, str(BASELINE), str(tree_file)]
         cases = {
             "--help": ([meshctl, "--help"], [*baseline, "--help"]),
+            "version": ([meshctl, "version"], [*baseline, "version"]),
             "profile list": ([meshctl, "profile", "list"], [*baseline, "profile", "list"]),
         }
         results: dict[str, dict[str, list[float]]] = {name: {"meshctl": [], "baseline": []} for name in cases}

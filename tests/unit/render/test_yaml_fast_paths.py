@@ -52,7 +52,11 @@ def _reference_stream(docs: list[Any]) -> str:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.dictionaries(st.text(max_size=8), trees, min_size=1, max_size=4), min_size=1, max_size=3))
 def test_dumper_matches_the_stock_safe_representer(docs: list[dict[str, Any]]) -> None:
-    assert yamlio.dump_yaml_documents(docs) == _reference_stream(docs)
+    ours = yamlio.dump_yaml_documents(docs)
+    assert list(yaml.safe_load_all(ours)) == docs
+    # One emitter for the stream ends a document with the next `---`; separately dumped documents that end in a
+    # keep-chomped block scalar (`|+`) carry an explicit `...` end marker before it. Both read back the same.
+    assert ours == _reference_stream(docs).replace("...\n---\n", "---\n")
 
 
 @settings(max_examples=300, deadline=None)
