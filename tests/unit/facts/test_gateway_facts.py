@@ -21,6 +21,7 @@ import pytest
 from meshctl import yamlio
 from meshctl.config import layering
 from meshctl.render import pipeline, templates
+from tests.unit.facts.helpers import by_kind, env_table, the
 
 KUBERNETES_VERSIONS = sorted(
     {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
@@ -178,33 +179,9 @@ def render_gateway(
     return render_iop(templates.deep_merge(spec or {}, own), [kind.component], revision)
 
 
-def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
-    return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
-
-
-def the(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    found = by_kind(objects, kind)
-    assert name in found, f"no {kind} {name}; have {sorted(found)}"
-    return found[name]
-
-
 def proxy_container(deployment: Mapping[str, Any]) -> dict[str, Any]:
     [container] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "istio-proxy"]
     return container
-
-
-def env_table(container: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The container's env in the notation of the ENV table."""
-    table = []
-    for item in container["env"]:
-        source = item.get("valueFrom")
-        if source is None:
-            table.append((item["name"], item["value"]))
-        elif "fieldRef" in source:
-            table.append((item["name"], f"field:{source['fieldRef']['fieldPath']}"))
-        else:
-            table.append((item["name"], f"resource:{source['resourceFieldRef']['resource']}"))
-    return table
 
 
 def assert_valid(objects: list[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ import pytest
 from meshctl import yamlio
 from meshctl.config import layering
 from meshctl.render import pipeline
+from tests.unit.facts.helpers import env_table, inventory, the
 
 KUBERNETES_VERSIONS = sorted(
     {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
@@ -91,33 +92,10 @@ def render_ztunnel(
     return pipeline.render_manifests(config, components=["Ztunnel"])
 
 
-def inventory(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return sorted((obj["kind"], obj["metadata"]["name"]) for obj in objects)
-
-
-def the(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    found = {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
-    assert name in found, f"no {kind} {name}; have {sorted(found)}"
-    return found[name]
-
-
 def proxy(objects: list[dict[str, Any]]) -> dict[str, Any]:
     [container] = the(objects, "DaemonSet", "ztunnel")["spec"]["template"]["spec"]["containers"]
     assert container["name"] == "istio-proxy"
     return container
-
-
-def env_table(container: Mapping[str, Any]) -> list[tuple[str, str]]:
-    table = []
-    for item in container["env"]:
-        source = item.get("valueFrom")
-        if source is None:
-            table.append((item["name"], item["value"]))
-        elif "fieldRef" in source:
-            table.append((item["name"], f"field:{source['fieldRef']['fieldPath']}"))
-        else:
-            table.append((item["name"], f"resource:{source['resourceFieldRef']['resource']}"))
-    return table
 
 
 @pytest.fixture(scope="module")
