@@ -310,15 +310,7 @@ class Cluster:
         self._prune(rt, obj, ctx)
         with self.store.lock:
             old = self._existing(rt, namespace, name)
-            requested_rv = obj.get("metadata", {}).get("resourceVersion")
-            if requested_rv and requested_rv != old["metadata"]["resourceVersion"]:
-                raise errors.conflict(
-                    rt.qualified,
-                    name,
-                    rt.group,
-                    rt.plural,
-                    "the object has been modified; please apply your changes to the latest version and try again",
-                )
+            _check_resource_version(rt, name, obj, old)
             new = self._merge_update(rt, old, obj, ctx)
             apply.track_update(old, new, rt.root(), ctx.manager, rt.api_version, now_rfc3339(), **self._scope(rt, ctx))
             return self._commit(rt, old, new, ctx)
@@ -361,15 +353,7 @@ class Cluster:
                 raise errors.bad_request("the patch did not produce an object")
             self._check_identity(rt, patched, namespace, name)
             self._prune(rt, patched, ctx)
-            requested_rv = patched.get("metadata", {}).get("resourceVersion")
-            if requested_rv and requested_rv != old["metadata"]["resourceVersion"]:
-                raise errors.conflict(
-                    rt.qualified,
-                    name,
-                    rt.group,
-                    rt.plural,
-                    "the object has been modified; please apply your changes to the latest version and try again",
-                )
+            _check_resource_version(rt, name, patched, old)
             new = self._merge_update(rt, old, patched, ctx)
             apply.track_update(old, new, rt.root(), ctx.manager, rt.api_version, now_rfc3339(), **self._scope(rt, ctx))
             return self._commit(rt, old, new, ctx)
@@ -928,3 +912,16 @@ def condition_true(obj: dict[str, Any], kind: str) -> bool:
 
 def schema_root(rt: ResourceType) -> schema.Node:
     return rt.root()
+
+
+def _check_resource_version(rt: ResourceType, name: str, obj: dict[str, Any], old: dict[str, Any]) -> None:
+    """A write that names a resourceVersion succeeds only against that version (optimistic concurrency)."""
+    requested_rv = obj.get("metadata", {}).get("resourceVersion")
+    if requested_rv and requested_rv != old["metadata"]["resourceVersion"]:
+        raise errors.conflict(
+            rt.qualified,
+            name,
+            rt.group,
+            rt.plural,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        )
