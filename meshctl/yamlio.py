@@ -8,6 +8,7 @@ are quoted by the safe representer.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -22,8 +23,24 @@ _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 #: Implicit tags of plain scalars already resolved (the emitter asks twice per scalar); bounded.
-_RESOLVED: dict[str, str] = {}
+_RESOLVED: dict[Any, str] = {}
 _RESOLVED_MAX = 200_000
+
+
+def memoised_tag(cache: dict[Any, str], key: Any, compute: Callable[[], str]) -> str:
+    """The tag cached under ``key``, computed once; the cache is cleared when it reaches its bound.
+
+    Scalar resolution (matching a plain scalar against YAML's implicit types) dominates dumping and loading large
+    manifests, and the same keys and values recur in every object: both the dumper here and the template loader
+    use this.
+    """
+    tag = cache.get(key)
+    if tag is None:
+        tag = compute()
+        if len(cache) >= _RESOLVED_MAX:
+            cache.clear()
+        cache[key] = tag
+    return tag
 
 
 class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
@@ -71,13 +88,7 @@ class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
             return tag
         if not implicit[0]:
             return _STR  # only plain scalars are matched against the implicit types (no path resolvers here)
-        tag = _RESOLVED.get(value, "")
-        if not tag:
-            tag = super().resolve(kind, value, implicit)
-            if len(_RESOLVED) >= _RESOLVED_MAX:
-                _RESOLVED.clear()
-            _RESOLVED[value] = tag
-        return tag
+        return memoised_tag(_RESOLVED, value, lambda: super(_Dumper, self).resolve(kind, value, implicit))
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:

@@ -35,8 +35,7 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 #: Tags of plain scalars already resolved (the same keys and values recur in every object); bounded.
-_RESOLVED: dict[tuple[str, Any], str] = {}
-_RESOLVED_MAX = 200_000
+_RESOLVED: dict[Any, str] = {}
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
@@ -46,14 +45,9 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
         if kind is not yaml.ScalarNode:
             tag: str = super().resolve(kind, value, implicit)
             return tag
-        key = (value, implicit)
-        tag = _RESOLVED.get(key, "")
-        if not tag:
-            tag = super().resolve(kind, value, implicit)
-            if len(_RESOLVED) >= _RESOLVED_MAX:
-                _RESOLVED.clear()
-            _RESOLVED[key] = tag
-        return tag
+        return yamlio.memoised_tag(
+            _RESOLVED, (value, implicit), lambda: super(_Loader, self).resolve(kind, value, implicit)
+        )
 
 
 def _construct(loader: _Loader, node: yaml.Node) -> Any:
