@@ -7,7 +7,7 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-COVERAGE_FLOOR = "0"
+COVERAGE_FLOOR = "93"  # measured 94% on 2026-11-25; only ever raise it
 
 
 @nox.session
