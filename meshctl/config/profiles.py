@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from meshctl import errors
-from meshctl.config import loading, resources, suggest
+from meshctl.config import resources, suggest
 
 DEFAULT_PROFILE = "default"
 PLATFORMS_DIR = "platforms"
@@ -81,4 +81,7 @@ def _load_named(directory: Path, name: str, *, what: str) -> Any:
 
 @functools.lru_cache(maxsize=64)
 def _load_cached(path: str) -> Any:
+    # Imported here: `profile list` only globs file names and should not pay for PyYAML (B1).
+    from meshctl.config import loading
+
     return loading.load_yaml_file(Path(path))
