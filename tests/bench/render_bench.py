@@ -32,6 +32,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.bench import bytecode
+
 GATEWAY_COUNTS = (1, 10, 100, 1000)
 
 
@@ -114,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="whole-process runs per B2 row (median)")
     parser.add_argument("--scaling-runs", type=int, default=5, help="in-process runs per B3 size (median)")
     args = parser.parse_args(argv)
+    bytecode.ensure_bytecode()
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.bench import bytecode
+
 BASELINE = Path(__file__).with_name("baseline_app.py")
 
 
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
+    bytecode.ensure_bytecode()
     print(report(measure(args.runs), args.runs, args.markdown))
     return 0
 
