@@ -66,3 +66,9 @@ def test_wheel_installs_and_runs_without_the_checkout(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     _run(meshctl, "profile", "schema", cwd=tmp_path)
+
+    # and the templates: the wheel renders what the checkout renders (add-ons and injection files included)
+    generated = _run(meshctl, "manifest", "generate", "--set", "profile=demo", cwd=tmp_path).stdout
+    from_checkout = _run(sys.executable, "-m", "meshctl", "manifest", "generate", "--set", "profile=demo", cwd=ROOT)
+    assert generated == from_checkout.stdout
+    assert len([d for d in yaml.safe_load_all(generated) if d]) == 65
