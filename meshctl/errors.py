@@ -93,11 +93,14 @@ class PathError(InputError):
 class ValidationError(InputError):
     """The configuration violates the schema; ``problems`` holds one line per problem, each with its path."""
 
-    def __init__(self, problems: Sequence[str], *, hint: str | None = None) -> None:
+    def __init__(self, problems: Sequence[str], *, hint: str | None = None, warnings: Sequence[str] = ()) -> None:
         count = len(problems)
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"invalid configuration: {count} {noun}", hint=hint, context=problems)
+        # Warnings found alongside the errors are shown too: fixing the errors should not reveal new surprises.
+        context = [*problems, *(f"warning: {w}" for w in warnings)]
+        super().__init__(f"invalid configuration: {count} {noun}", hint=hint, context=context)
         self.problems = tuple(problems)
+        self.warnings = tuple(warnings)
 
 
 class InputLimitError(InputError):

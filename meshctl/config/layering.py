@@ -573,7 +573,9 @@ def build_effective_config(inp: ConfigInput, stdin: TextIO | None = None) -> Eff
     if report.errors:
         if not inp.force:
             raise errors.ValidationError(
-                report.errors, hint="fix the settings above, or pass --force to continue despite them"
+                report.errors,
+                hint="fix the settings above, or pass --force to continue despite them",
+                warnings=warnings,
             )
         warnings.extend(f"{problem} (continuing because of --force)" for problem in report.errors)
     values = translation.values

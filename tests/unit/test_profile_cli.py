@@ -364,3 +364,21 @@ def test_generated_set_flags_through_a_subprocess(arg: str) -> None:
         json.loads(proc.stdout)
     else:
         assert proc.stderr.startswith("error: ")
+
+
+def test_warnings_found_with_errors_are_shown_with_them(tmp_path: Path) -> None:
+    file = write(
+        tmp_path,
+        "w.yaml",
+        "spec:\n  revision: Bad_Rev\n  values:\n    global:\n      zzzUnusedSetting: 1\n",
+    )
+    result = run_cli("profile", "dump", "-f", file, expect=3)
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: invalid configuration: 1 problem"
+    assert lines[1].startswith("  revision: 'Bad_Rev' is not a valid DNS-1123 label")
+    assert (
+        lines[2]
+        == "  warning: values.global.zzzUnusedSetting: meshctl does not use this key; it is passed through as is"
+    )
+    assert lines[3].startswith("hint: ")
+    assert result.stdout == ""
