@@ -47,3 +47,9 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "tests.bench.startup_bench", *session.posargs)
     session.run("python", "-m", "tests.bench.render_bench", *session.posargs)
     session.run("python", "-m", "tests.bench.apiserver_bench", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Check the documentation: relative links resolve, every command group has its page."""
+    session.run("pytest", "-q", "tests/unit/test_docs.py")
