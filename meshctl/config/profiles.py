@@ -75,6 +75,10 @@ def _load_named(directory: Path, name: str, *, what: str) -> Any:
         guess = suggest.closest(name, known)
         listed = ", ".join(known) if known else "none"
         hint = f"did you mean {guess}? " if guess else ""
+        if what == "profile" and name == "default" and not guess:
+            # Only reachable with --manifests DIR: the built-in profiles always include default.
+            hint = f"{directory}/default.yaml is missing; every profile is layered over it (--manifests replaces "
+            hint += "the built-in profiles). "
         raise errors.InputError(f"unknown {what} {name!r}", hint=f"{hint}known: {listed}")
     return copy.deepcopy(_load_cached(str(directory / f"{name}.yaml")))
 

@@ -382,3 +382,15 @@ def test_warnings_found_with_errors_are_shown_with_them(tmp_path: Path) -> None:
     )
     assert lines[3].startswith("hint: ")
     assert result.stdout == ""
+
+
+def test_manifests_dir_without_a_default_profile_says_what_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "profiles").mkdir()
+    write(tmp_path / "profiles", "mine.yaml", "spec:\n  profile: mine\n")
+    assert run_cli("profile", "list", "-d", str(tmp_path)).stdout == "mine\n"
+    result = run_cli("profile", "dump", "mine", "-d", str(tmp_path), expect=3)
+    assert result.stderr.splitlines() == [
+        "error: unknown profile 'default'",
+        f"hint: {tmp_path}/profiles/default.yaml is missing; every profile is layered over it "
+        "(--manifests replaces the built-in profiles). known: mine",
+    ]
