@@ -348,9 +348,21 @@ def test_generated_set_flags_exit_0_or_3(arg: str) -> None:
 _MAIN = "from meshctl.cli.app import main; main()"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@pytest.fixture(scope="module")
+def bytecode() -> None:
+    """Compile meshctl once, as pip does on install: where PYTHONDONTWRITEBYTECODE is set (CI here), every
+    subprocess would otherwise recompile every module, tripling the cost of each generated case."""
+    import compileall
+
+    import meshctl
+
+    compileall.compile_dir(str(Path(meshctl.__file__).parent), quiet=1)
+
+
+# quality.md: "a few hundred through a subprocess".
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(st.text(ALPHABET, max_size=30))
-def test_generated_set_flags_through_a_subprocess(arg: str) -> None:
+def test_generated_set_flags_through_a_subprocess(bytecode: None, arg: str) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", _MAIN, "profile", "dump", "--set", arg, "-o", "json"],
         capture_output=True,
