@@ -10,7 +10,8 @@ on a machine).
 B3: ``manifest generate`` in-process (configuration, render, YAML) for an IstioOperator with 1, 10, 100 and 1000
 ingress gateways, median of ``--scaling-runs`` runs each, split into configuration, render and serialisation;
 the cost per extra gateway is the slope between 1 and 1000, and linearity is judged from the slopes of the three
-intervals (1→10, 10→100, 100→1000). Also the whole process with 1000 gateways.
+intervals (1→10, 10→100, 100→1000). Also the whole process with 1000 gateways: its time and its peak resident
+memory (the ``manifest generate`` half of B7).
 
 Timings on a shared machine are noisy: read the ratios measured side by side, not one absolute figure.
 """
@@ -45,6 +46,17 @@ def _median_wall(cmd: Sequence[str], runs: int, env: dict[str, str] | None = Non
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _peak_rss_mib(cmd: Sequence[str]) -> float:
+    """Peak resident memory of one run of ``cmd`` (B7), measured by a fresh parent whose only child it is."""
+    probe = (
+        "import resource, subprocess, sys; "
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], check=True, capture_output=True, text=True).stdout
+    return int(out.strip()) / 1024  # Linux reports KiB
 
 
 def _iop(gateways: int) -> str:
@@ -92,7 +104,7 @@ def bench_b2(runs: int) -> list[tuple[str, float]]:
     return rows
 
 
-def bench_b3(runs: int) -> tuple[list[tuple[int, int, float, float, float]], float]:
+def bench_b3(runs: int) -> tuple[list[tuple[int, int, float, float, float]], float, float]:
     _generate_in_process(_iop(1))  # warm-up: imports, compiled templates, values files
     rows = []
     for count in GATEWAY_COUNTS:
@@ -105,10 +117,10 @@ def bench_b3(runs: int) -> tuple[list[tuple[int, int, float, float, float]], flo
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "gateways-1000.yaml"
         path.write_text(_iop(1000), encoding="utf-8")
-        whole = _median_wall(
-            [sys.executable, "-m", "meshctl", "manifest", "generate", "-f", str(path)], max(3, runs // 2)
-        )
-    return rows, whole
+        cmd = [sys.executable, "-m", "meshctl", "manifest", "generate", "-f", str(path)]
+        whole = _median_wall(cmd, max(3, runs // 2))
+        peak = _peak_rss_mib(cmd)
+    return rows, whole, peak
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name:<62} {seconds:7.3f} s")
 
     print(f"\nB3 render scaling (in-process: configuration + render + YAML, median of {args.scaling_runs} runs)")
-    rows, whole = bench_b3(args.scaling_runs)
+    rows, whole, peak = bench_b3(args.scaling_runs)
     print(f"  {'gateways':>8} {'objects':>8} {'config':>9} {'render':>9} {'yaml':>9} {'total':>9}")
     totals = {}
     for count, objs, config, render, dump in rows:
@@ -141,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"    slope {low:>4} -> {high:<4}: {(totals[high] - totals[low]) / (high - low) * 1000:.2f} ms per gateway"
         )
-    print(f"  whole process, 1000 gateways: {whole:.3f} s")
+    print(f"  whole process, 1000 gateways: {whole:.3f} s, peak RSS {peak:.0f} MiB (B7: report; target <= 300 MiB)")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
