@@ -152,7 +152,7 @@ def _usage_message(exc: click_exceptions.UsageError) -> str:
 def run(argv: Sequence[str]) -> int:
     """Run the CLI with ``argv`` (without the program name) and return the exit status; never raises."""
     env = output.ENV
-    env.__init__()  # type: ignore[misc]  # fresh state per run (tests call run() many times)
+    env.reset()
     env.traceback = "--traceback" in argv
     command_obj = typer.main.get_command(app)
     try:

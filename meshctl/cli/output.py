@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from meshctl import errors
@@ -39,21 +40,18 @@ class Environment:
         return sys.stdin
 
     @property
-    def stdin_isatty(self) -> bool:
-        return _isatty(sys.stdin)
-
-    @property
     def stdout_isatty(self) -> bool:
         return _isatty(sys.stdout)
-
-    @property
-    def stderr_isatty(self) -> bool:
-        return _isatty(sys.stderr)
 
     @property
     def color(self) -> bool:
         """Colour only on a terminal, and never when ``--no-color`` or ``NO_COLOR`` (any non-empty value) is set."""
         return not self.no_color and not os.environ.get("NO_COLOR") and self.stdout_isatty
+
+    def reset(self) -> None:
+        """Back to the defaults: each CLI run starts from a clean state (tests call the CLI many times)."""
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, field.default)
 
     def write_data(self, text: str) -> None:
         """Write data to stdout, ending with exactly one newline when non-empty."""
@@ -106,13 +104,13 @@ def format_data(data: Any, fmt: str, expr: str | None = None) -> str:
     if fmt == "json":
         return yamlio.dump_json(data)
     if fmt == "jsonpath":
-        return _format_jsonpath(data, expr or "")
+        lines = [_jsonpath_text(value, yamlio.dump_json) for value in _jsonpath_values(data, expr or "")]
+        return "\n".join(lines) + ("\n" if lines else "")
     return yamlio.dump_yaml(data)
 
 
-def _format_jsonpath(data: Any, expr: str) -> str:
-    from jsonpath_ng import exceptions as jp_exceptions  # lazily: only -o jsonpath pays for it
-    from jsonpath_ng.ext import parse
+def _jsonpath_values(data: Any, expr: str) -> list[Any]:
+    from jsonpath_ng.ext import parse  # lazily: only -o jsonpath pays for it
 
     text = expr.strip()
     # kubectl writes expressions in braces ({.spec.hub}); jsonpath-ng wants the bare path ($.spec.hub).
@@ -122,22 +120,20 @@ def _format_jsonpath(data: Any, expr: str) -> str:
         text = "$" + text
     try:
         compiled = parse(text)
-    except (jp_exceptions.JsonPathParserError, jp_exceptions.JsonPathLexerError, Exception) as exc:
+    except Exception as exc:  # jsonpath-ng raises lexer, parser and plain exceptions for bad expressions
         raise errors.UsageError(f"invalid jsonpath expression {expr!r}: {exc}") from exc
-    from meshctl import yamlio
+    return [match.value for match in compiled.find(data)]
 
-    values = [match.value for match in compiled.find(data)]
-    lines = []
-    for value in values:
-        if isinstance(value, dict | list):
-            lines.append(yamlio.dump_json(value).rstrip("\n"))
-        elif isinstance(value, bool):
-            lines.append("true" if value else "false")
-        elif value is None:
-            lines.append("null")
-        else:
-            lines.append(str(value))
-    return "\n".join(lines) + ("\n" if lines else "")
+
+def _jsonpath_text(value: Any, dump_json: Callable[[Any], str]) -> str:
+    """One selected value as kubectl prints it: maps and lists as JSON, booleans and null in JSON spelling."""
+    if isinstance(value, dict | list):
+        return dump_json(value).rstrip("\n")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
 
 
 def format_error(exc: errors.MeshctlError) -> str:
