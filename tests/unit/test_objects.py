@@ -22,10 +22,17 @@ def test_applyset_id_follows_kep_3659() -> None:
     assert digest == hashlib.sha256(b"meshctl-default.istio-system.Secret.").digest()
 
 
-@given(st.text(min_size=1, max_size=20), st.text(min_size=1, max_size=20))
-def test_applyset_id_is_a_pure_function_of_the_parent(name: str, namespace: str) -> None:
-    assert objects.applyset_id(name, namespace) == objects.applyset_id(name, namespace)
-    assert len(objects.applyset_id(name, namespace)) == len("applyset--v1") + 43
+# Namespaces are DNS-1123 labels (no dots), which keeps "<name>.<namespace>" unambiguous.
+PARENTS = st.tuples(
+    st.text(min_size=1, max_size=20), st.from_regex(r"[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?", fullmatch=True)
+)
+
+
+@given(PARENTS, PARENTS)
+def test_applyset_ids_tell_parents_apart(parent: tuple[str, str], other: tuple[str, str]) -> None:
+    ident = objects.applyset_id(*parent)
+    assert re.fullmatch(r"applyset-[A-Za-z0-9_-]{43}-v1", ident)
+    assert (objects.applyset_id(*other) == ident) == (other == parent)
 
 
 def test_base_and_revision_installations_have_distinct_ids() -> None:
