@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from tests.apiserver import apply, defaults, errors, patch, resources, schema, selectors, store, validation
+from tests.apiserver import apply, defaults, errors, patch, resources, selectors, store, validation
 from tests.apiserver.resources import ResourceType
 
 MAX_OBJECT_BYTES = 1_572_864  # 1.5 MiB, etcd's default request limit as kube-apiserver stores objects
@@ -203,7 +203,7 @@ class Cluster:
         with self.store.lock:
             served: dict[tuple[str, str, str], ResourceType] = {}
             for crd in self.store.list(resources.CRD.group_resource):
-                if not _condition_true(crd, "Established"):
+                if not condition_true(crd, "Established"):
                     continue
                 for rt in resources.from_crd(crd):
                     served[(rt.group, rt.version, rt.plural)] = rt
@@ -460,7 +460,7 @@ class Cluster:
             finalizers = list(meta.get("finalizers") or ())
             if rt.group_resource == resources.CRD.group_resource and CRD_CLEANUP_FINALIZER not in finalizers:
                 finalizers.append(CRD_CLEANUP_FINALIZER)
-                _set_condition(
+                set_condition(
                     new,
                     "Terminating",
                     "True",
@@ -855,13 +855,13 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return _comparable(old) == _comparable(new)
 
 
-def _condition_true(obj: dict[str, Any], kind: str) -> bool:
+def condition_true(obj: dict[str, Any], kind: str) -> bool:
     return any(
         c.get("type") == kind and c.get("status") == "True" for c in obj.get("status", {}).get("conditions") or ()
     )
 
 
-def _set_condition(obj: dict[str, Any], kind: str, status: str, reason: str, message: str) -> None:
+def set_condition(obj: dict[str, Any], kind: str, status: str, reason: str, message: str) -> None:
     conditions = obj.setdefault("status", {}).setdefault("conditions", [])
     for condition in conditions:
         if condition.get("type") == kind:
@@ -900,18 +900,6 @@ def _load_yaml_or_json(body: bytes) -> Any:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise errors.bad_request(f"error decoding YAML: {exc}") from exc
-
-
-def set_condition(obj: dict[str, Any], kind: str, status: str, reason: str, message: str) -> None:
-    _set_condition(obj, kind, status, reason, message)
-
-
-def condition_true(obj: dict[str, Any], kind: str) -> bool:
-    return _condition_true(obj, kind)
-
-
-def schema_root(rt: ResourceType) -> schema.Node:
-    return rt.root()
 
 
 def _check_resource_version(rt: ResourceType, name: str, obj: dict[str, Any], old: dict[str, Any]) -> None:

@@ -161,10 +161,6 @@ def builtin_root(definition: str) -> Node:
 
 # Object metadata is the same for every kind, custom resources included; it is typed even when the CRD's schema
 # says nothing about it.
-def object_meta() -> Node:
-    return Node({"$ref": _LOCAL_REF_PREFIX + "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"})
-
-
 def custom_root(schema: dict[str, Any] | None) -> Node:
     """Root node of a custom resource: the CRD's structural schema with typed metadata, apiVersion and kind."""
     base: dict[str, Any] = dict(schema or {"type": "object", "x-kubernetes-preserve-unknown-fields": True})

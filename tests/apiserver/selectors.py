@@ -82,17 +82,6 @@ def parse_labels(text: str) -> list[Requirement]:
     return result
 
 
-def selector_from_label_selector(selector: dict[str, Any] | None) -> list[Requirement] | None:
-    """Requirements of a `metav1.LabelSelector` object; None (matches nothing) for a missing selector."""
-    if selector is None:
-        return None
-    result = [Requirement(k, "=", (str(v),)) for k, v in (selector.get("matchLabels") or {}).items()]
-    ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
-    for expr in selector.get("matchExpressions") or ():
-        result.append(Requirement(expr["key"], ops[expr["operator"]], tuple(expr.get("values") or ())))
-    return result
-
-
 def matches(requirements: list[Requirement], labels: dict[str, str] | None) -> bool:
     labels = labels or {}
     return all(r.matches(labels) for r in requirements)

@@ -4,7 +4,6 @@ Python API (`with ApiServer(**options) as api:`)."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
 import datetime
 import json
@@ -16,7 +15,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -40,11 +39,6 @@ from tests.apiserver.resources import ResourceType
 
 ADMIN_USER = "test-admin"
 _JSON = "application/json"
-
-
-@contextlib.contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 class _Route:
