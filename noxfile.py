@@ -7,8 +7,6 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-COVERAGE_FLOOR = "93"  # measured 94% on 2026-11-25; only ever raise it
-
 
 @nox.session
 def lint(session: nox.Session) -> None:
@@ -29,7 +27,7 @@ def tests(session: nox.Session) -> None:
     """The test suite under coverage (e2e tests skip without Docker and kind)."""
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
-    session.run("coverage", "report", f"--fail-under={COVERAGE_FLOOR}")
+    session.run("coverage", "report")  # the floor is [tool.coverage.report] fail_under in pyproject.toml
 
 
 @nox.session
