@@ -132,6 +132,16 @@ PROXY_ARGS = [
     "--log_output_level=default:info",
 ]
 DEFAULT_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "2000m", "memory": "1024Mi"}}
+# The proxy's and the validation init container's: non-root as 1337, nothing writable, no capabilities.
+PROXY_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "runAsUser": 1337,
+    "runAsGroup": 1337,
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -482,15 +492,7 @@ def test_sidecar_defaults() -> None:
     assert proxy["startupProbe"] == {**probe, "initialDelaySeconds": 0, "periodSeconds": 1, "failureThreshold": 600}
     assert "lifecycle" not in proxy
     assert proxy["resources"] == DEFAULT_RESOURCES
-    assert proxy["securityContext"] == {
-        "allowPrivilegeEscalation": False,
-        "privileged": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-        "runAsNonRoot": True,
-        "runAsUser": 1337,
-        "runAsGroup": 1337,
-    }
+    assert proxy["securityContext"] == PROXY_SECURITY
     assert {m["name"]: m["mountPath"] for m in proxy["volumeMounts"]} == VOLUME_MOUNTS
 
     volumes = {v["name"]: v for v in spec["volumes"]}
@@ -516,15 +518,7 @@ def test_sidecar_with_cni_validates_instead_of_redirecting() -> None:
     assert validation["args"][-2:] == ["--run-validation", "--skip-rule-apply"]
     assert validation["args"][validation["args"].index("-d") + 1] == "15090,15021,15020,8081"
     assert validation["args"][validation["args"].index("-o") + 1] == "5432"
-    assert validation["securityContext"] == {
-        "allowPrivilegeEscalation": False,
-        "privileged": False,
-        "capabilities": {"drop": ["ALL"]},
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "runAsUser": 1337,
-        "runAsGroup": 1337,
-    }
+    assert validation["securityContext"] == PROXY_SECURITY
     annotations_out = fragment["metadata"]["annotations"]
     assert annotations_out["k8s.v1.cni.cncf.io/networks"] == "macvlan-conf, istio-cni"
     assert annotations_out["traffic.sidecar.istio.io/excludeInboundPorts"] == "15020,8081"
@@ -702,15 +696,7 @@ def test_gateway_defaults() -> None:
     assert proxy["readinessProbe"]["httpGet"] == {"path": "/healthz/ready", "port": 15021}
     assert "startupProbe" not in proxy
     assert "lifecycle" not in proxy
-    assert proxy["securityContext"] == {
-        "allowPrivilegeEscalation": False,
-        "privileged": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-        "runAsNonRoot": True,
-        "runAsUser": 1337,
-        "runAsGroup": 1337,
-    }
+    assert proxy["securityContext"] == PROXY_SECURITY
     assert proxy["resources"] == DEFAULT_RESOURCES
     assert {m["name"]: m["mountPath"] for m in proxy["volumeMounts"]} == VOLUME_MOUNTS
     assert {v["name"] for v in spec["volumes"]} == set(VOLUME_MOUNTS)
