@@ -1,4 +1,5 @@
-"""pytest fixtures: `apiserver` (a fresh server per test, short delays) and `kubeconfig` (its kubeconfig path)."""
+"""pytest fixtures: `apiserver` (a fresh server per test, short delays), `kubeconfig` (its kubeconfig path) and
+`client` (a `testclient.Client` on it; mark a module `controllers_off("Deployment", ...)` to switch those off first)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.apiserver.server import ApiServer
+from tests.apiserver.testclient import Client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "controllers_off(*kinds): the `client` fixture disables these controllers")
 
 
 @pytest.fixture
@@ -22,3 +28,12 @@ def apiserver(tmp_path: pathlib.Path) -> Iterator[ApiServer]:
 @pytest.fixture
 def kubeconfig(apiserver: ApiServer) -> pathlib.Path:
     return apiserver.kubeconfig_path
+
+
+@pytest.fixture
+def client(request: pytest.FixtureRequest, apiserver: ApiServer) -> Iterator[Client]:
+    marker = request.node.get_closest_marker("controllers_off")
+    for kind in marker.args if marker else ():
+        apiserver.controllers.disable(kind)
+    with Client(apiserver) as c:
+        yield c

@@ -4,21 +4,14 @@ applying, conflicts (409 listing fields and managers), force, and re-applies tha
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.apiserver import apply, resources
-from tests.apiserver.server import ApiServer
 from tests.apiserver.testclient import CM, DEPLOY, Client, configmap, deployment
 
-
-@pytest.fixture
-def client(apiserver: ApiServer) -> Iterator[Client]:
-    apiserver.controllers.disable("Deployment")  # status writes would move resourceVersions under the tests
-    with Client(apiserver) as c:
-        yield c
+pytestmark = pytest.mark.controllers_off("Deployment")  # status writes would move resourceVersions under the tests
 
 
 def _manager(obj: dict[str, Any], name: str, operation: str = "Apply") -> dict[str, Any]:

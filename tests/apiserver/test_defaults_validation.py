@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.apiserver import defaults
-from tests.apiserver.server import ApiServer
 from tests.apiserver.testclient import CM, DEPLOY, Client, configmap, deployment
 
-
-@pytest.fixture
-def client(apiserver: ApiServer) -> Iterator[Client]:
-    apiserver.controllers.disable("Deployment")
-    with Client(apiserver) as c:
-        yield c
+pytestmark = pytest.mark.controllers_off("Deployment")
 
 
 def test_deployment_defaults(client: Client) -> None:

@@ -3,19 +3,10 @@ finalizers, deletion options, deletecollection and ownerReference garbage collec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tests.apiserver.server import ApiServer
 from tests.apiserver.testclient import CM, CRDS, DEPLOY, WIDGETS, Client, configmap, crd, deployment, widget
-
-
-@pytest.fixture
-def client(apiserver: ApiServer) -> Iterator[Client]:
-    with Client(apiserver) as c:
-        yield c
 
 
 def _established(obj: dict[str, Any] | None) -> bool:

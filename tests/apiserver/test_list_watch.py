@@ -16,12 +16,6 @@ from tests.apiserver.server import ApiServer
 from tests.apiserver.testclient import CM, Client, configmap
 
 
-@pytest.fixture
-def client(apiserver: ApiServer) -> Iterator[Client]:
-    with Client(apiserver) as c:
-        yield c
-
-
 def _names(reply_body: dict[str, Any]) -> list[str]:
     return [o["metadata"]["name"] for o in reply_body["items"] if o["metadata"]["name"] != "kube-root-ca.crt"]
 

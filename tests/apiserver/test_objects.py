@@ -4,7 +4,6 @@ status subresources, the fresh-cluster start state and errors as Status objects.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,12 +15,6 @@ from tests.apiserver.testclient import CM, DEPLOY, Client, configmap, deployment
 def _names(listed: dict[str, Any]) -> list[str]:
     """Names in a list, without the CA bundle every namespace gets."""
     return [o["metadata"]["name"] for o in listed["items"] if o["metadata"]["name"] != "kube-root-ca.crt"]
-
-
-@pytest.fixture
-def client(apiserver: ApiServer) -> Iterator[Client]:
-    with Client(apiserver) as c:
-        yield c
 
 
 def test_fresh_cluster_state(client: Client) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.apiserver import patch, resources
@@ -13,11 +11,7 @@ from tests.apiserver.testclient import CM, DEPLOY, WIDGETS, Client, configmap, d
 SMP = "application/strategic-merge-patch+json"
 
 
-@pytest.fixture
-def client(apiserver: ApiServer) -> Iterator[Client]:
-    apiserver.controllers.disable("Deployment")
-    with Client(apiserver) as c:
-        yield c
+pytestmark = pytest.mark.controllers_off("Deployment")
 
 
 def test_merge_patch_sets_and_deletes_keys(client: Client) -> None:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -17,12 +16,6 @@ import yaml
 from tests.apiserver.__main__ import parse_duration
 from tests.apiserver.server import ApiServer
 from tests.apiserver.testclient import CM, DEPLOY, Client, configmap, deployment
-
-
-@pytest.fixture
-def client(apiserver: ApiServer) -> Iterator[Client]:
-    with Client(apiserver) as c:
-        yield c
 
 
 def test_discovery_documents(client: Client) -> None:
