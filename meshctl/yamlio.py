@@ -102,9 +102,20 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 
+#: How every document is written: keys in their given (deterministic) order, block style, no line wrapping.
+_DUMP_OPTIONS: dict[str, Any] = {
+    "Dumper": _Dumper,
+    "sort_keys": False,
+    "default_flow_style": False,
+    "allow_unicode": True,
+    "width": 1 << 16,
+}
+
+
 def dump_yaml(data: Any) -> str:
     """Serialise one document, keys in their given (deterministic) order."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 16)
+    text: str = yaml.dump(data, **_DUMP_OPTIONS)
+    return text
 
 
 def dump_yaml_documents(documents: list[Any]) -> str:
@@ -112,9 +123,7 @@ def dump_yaml_documents(documents: list[Any]) -> str:
     if not documents:
         return ""
     # One emitter for the whole stream: it writes the `---` lines between documents itself.
-    text: str = yaml.dump_all(
-        documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 16
-    )
+    text: str = yaml.dump_all(documents, **_DUMP_OPTIONS)
     return text
 
 
