@@ -103,14 +103,7 @@ class Path:
             end = self.segments[-1].end if self.segments else 0
         else:
             start, end = seg.start, seg.end
-        where = self.source.flag or "path"
-        return errors.PathError(
-            f"{where}: {message}",
-            path=self.source.display,
-            segment_start=self.source.base + start,
-            segment_end=self.source.base + max(end, start + 1),
-            hint=hint,
-        )
+        return _source_error(self.source, message, start, end, hint=hint)
 
 
 # Escapes shared by keys and values (config.md §4); ``[``/``]``/``:`` are also escapable in keys and selectors.
@@ -339,11 +332,11 @@ def parse_assignment(arg: str, *, flag: str = "--set") -> Assignment:
     scanner = _Scanner(body, inner, Mode.SET, stop_at_equals=True)
     stop = scanner.scan()
     if stop >= len(body):
-        raise errors.PathError(
-            f"{flag}: missing '=' in {arg!r}",
-            path=source.display,
-            segment_start=source.base + len(arg),
-            segment_end=source.base + len(arg) + 1,
+        raise _source_error(
+            source,
+            f"missing '=' in {arg!r}",
+            len(arg),
+            len(arg) + 1,
             hint=f'write {flag} PATH=VALUE (an empty value is PATH="")',
         )
     path_text = body[:stop]
