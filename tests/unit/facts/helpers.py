@@ -1,9 +1,31 @@
-"""Lookups the fact tables share: find objects by kind and name, list an inventory, tabulate a container's env."""
+"""What the fact tables share: the Kubernetes versions to validate against, rendering an IstioOperator through the
+full pipeline, finding objects by kind and name, listing an inventory, tabulating a container's env."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any
+
+import kubernetes_validate.utils
+
+from meshctl import yamlio
+from meshctl.config import layering
+from meshctl.render import pipeline
+
+# Every object must validate for Kubernetes 1.32 up to the newest version kubernetes-validate ships.
+KUBERNETES_VERSIONS = sorted(
+    {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
+    key=lambda v: tuple(map(int, v.split("."))),
+)
+
+
+def render_iop(spec: Mapping[str, Any], components: list[str], revision: str | None = None) -> list[dict[str, Any]]:
+    """The objects ``manifest generate -f FILE [-r REV] --component …`` prints for the IstioOperator ``spec``."""
+    document = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": dict(spec)}
+    inp = layering.ConfigInput(files=("-",), revision=revision)
+    config = layering.build_effective_config(inp, stdin=io.StringIO(yamlio.dump_yaml(document)))
+    return pipeline.render_manifests(config, components=components)
 
 
 def inventory(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -24,17 +24,13 @@ import yaml
 from meshctl import objects as object_model
 from meshctl.config import layering
 from meshctl.render import pipeline
+from tests.unit.facts.helpers import KUBERNETES_VERSIONS
 
 REPO = Path(__file__).resolve().parents[3]
 ADDONS_DIR = REPO / "manifests" / "addons"
 NS = "istio-system"
 
 # The Kubernetes versions every rendered object must validate against: 1.32 up to the newest one shipped.
-KUBERNETES_VERSIONS = sorted(
-    {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
-    key=lambda v: tuple(map(int, v.split("."))),
-)
-
 # --------------------------------------------------------------------------------------------------------------
 # Fact tables
 

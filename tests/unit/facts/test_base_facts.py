@@ -7,19 +7,15 @@ golden file, so a template change that breaks a fact fails here even if a golden
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
-import yaml
 
 from meshctl import objects
-from meshctl.config import layering
-from meshctl.render import pipeline
+from tests.unit.facts.helpers import KUBERNETES_VERSIONS, render_iop
 
 # --------------------------------------------------------------------------------------------------------------
 # Fact tables (reference §3)
@@ -87,11 +83,6 @@ COLUMN_FIELDS = {
 }
 
 # The Kubernetes versions every rendered object must validate against: 1.32 up to the newest one shipped.
-KUBERNETES_VERSIONS = sorted(
-    {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
-    key=lambda v: tuple(map(int, v.split("."))),
-)
-
 ISTIO_GROUPS = ["security.istio.io", "networking.istio.io", "telemetry.istio.io", "extensions.istio.io"]
 
 
@@ -104,16 +95,7 @@ def render_base(values: Mapping[str, Any] | None = None, *, profile: str = "defa
 
     ``values`` go in through an IstioOperator file (``spec.values``), as a user would write them.
     """
-    document: dict[str, Any] = {
-        "apiVersion": "install.istio.io/v1alpha1",
-        "kind": "IstioOperator",
-        "spec": {"profile": profile, "values": dict(values or {})},
-    }
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "iop.yaml"
-        path.write_text(yaml.safe_dump(document), encoding="utf-8")
-        config = layering.build_effective_config(layering.ConfigInput(files=(str(path),)))
-    rendered = pipeline.render_manifests(config, components=["Base"])
+    rendered = render_iop({"profile": profile, "values": dict(values or {})}, ["Base"])
     assert {obj["metadata"]["labels"][objects.COMPONENT_LABEL] for obj in rendered} <= {"Base"}
     return rendered
 

@@ -7,7 +7,6 @@ file. Object counts per profile: ambient 9, openshift 8, openshift-ambient 10 (r
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,15 +15,7 @@ import kubernetes_validate.utils
 import pytest
 import yaml
 
-from meshctl import yamlio
-from meshctl.config import layering
-from meshctl.render import pipeline
-from tests.unit.facts.helpers import env_table, inventory, the
-
-KUBERNETES_VERSIONS = sorted(
-    {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
-    key=lambda v: tuple(map(int, v.split("."))),
-)
+from tests.unit.facts.helpers import KUBERNETES_VERSIONS, env_table, inventory, render_iop, the
 
 # --------------------------------------------------------------------------------------------------------------
 # Fact tables (reference §2.4)
@@ -137,10 +128,7 @@ def render_cni(
         spec["profile"] = profile
     if values:
         spec["values"] = dict(values)
-    document = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": spec}
-    inp = layering.ConfigInput(files=("-",))
-    config = layering.build_effective_config(inp, stdin=io.StringIO(yamlio.dump_yaml(document)))
-    return pipeline.render_manifests(config, components=["Cni"])
+    return render_iop(spec, ["Cni"])
 
 
 def container(objects: list[dict[str, Any]]) -> dict[str, Any]:

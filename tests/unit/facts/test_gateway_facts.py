@@ -10,7 +10,6 @@ the tests pin the clean object instead.
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,15 +17,9 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 
-from meshctl import yamlio
 from meshctl.config import layering
 from meshctl.render import pipeline, templates
-from tests.unit.facts.helpers import by_kind, env_table, the
-
-KUBERNETES_VERSIONS = sorted(
-    {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
-    key=lambda v: tuple(map(int, v.split("."))),
-)
+from tests.unit.facts.helpers import KUBERNETES_VERSIONS, by_kind, env_table, render_iop, the
 
 # --------------------------------------------------------------------------------------------------------------
 # Fact tables (reference §2.3)
@@ -146,14 +139,6 @@ NETWORK_POLICY = {"values": {"global": {"networkPolicy": {"enabled": True}}}}
 
 # --------------------------------------------------------------------------------------------------------------
 # Rendering: the full pipeline (configuration engine, templates, k8s settings, labels) on an IstioOperator input
-
-
-def render_iop(spec: Mapping[str, Any], components: list[str], revision: str | None = None) -> list[dict[str, Any]]:
-    """The objects ``manifest generate -f FILE [-r REV] --component …`` prints for the IstioOperator ``spec``."""
-    document = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": dict(spec)}
-    inp = layering.ConfigInput(files=("-",), revision=revision)
-    config = layering.build_effective_config(inp, stdin=io.StringIO(yamlio.dump_yaml(document)))
-    return pipeline.render_manifests(config, components=components)
 
 
 def render_gateway(

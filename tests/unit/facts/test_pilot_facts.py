@@ -10,7 +10,6 @@ hold for what ``manifest generate`` prints and ``install`` applies.
 from __future__ import annotations
 
 import functools
-import io
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,20 +21,14 @@ import pytest
 import yaml
 
 from meshctl import objects
-from meshctl.config import layering
-from meshctl.render import pipeline
+from tests.unit.facts.helpers import KUBERNETES_VERSIONS, render_iop
 
 REPO = Path(__file__).resolve().parents[3]
 MANIFESTS = REPO / "manifests"
 PILOT = MANIFESTS / "pilot"
 NS = "istio-system"
-# Every object must validate for Kubernetes 1.32 up to the newest version kubernetes-validate ships: the default
-# render against each of them, the feature renders against the two ends.
-K8S_VERSIONS = sorted(
-    {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
-    key=lambda v: tuple(map(int, v.split("."))),
-)
-K8S_ENDS = (K8S_VERSIONS[0], K8S_VERSIONS[-1])
+# The default render validates against every supported Kubernetes version, the feature renders against the two ends.
+K8S_ENDS = (KUBERNETES_VERSIONS[0], KUBERNETES_VERSIONS[-1])
 
 Objects = list[dict[str, Any]]
 
@@ -64,9 +57,7 @@ def render(
         pilot["namespace"] = namespace
     if pilot:
         spec["components"] = {"pilot": pilot}
-    iop = yaml.safe_dump({"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": spec})
-    config = layering.build_effective_config(layering.ConfigInput(files=("-",)), stdin=io.StringIO(iop))
-    return pipeline.render_manifests(config, components=["Pilot"])
+    return render_iop(spec, ["Pilot"])
 
 
 @pytest.fixture(scope="module")
@@ -333,7 +324,7 @@ def test_default_object_set(default: Objects) -> None:
     assert ids(default) == DEFAULT_OBJECTS
 
 
-@pytest.mark.parametrize("k8s_version", K8S_VERSIONS)
+@pytest.mark.parametrize("k8s_version", KUBERNETES_VERSIONS)
 def test_default_objects_validate_strictly_and_are_clean(default: Objects, k8s_version: str) -> None:
     assert_valid(default, (k8s_version,))
 

@@ -7,7 +7,6 @@ openshift-ambient 4 (reference §1.4).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,15 +14,7 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 
-from meshctl import yamlio
-from meshctl.config import layering
-from meshctl.render import pipeline
-from tests.unit.facts.helpers import env_table, inventory, the
-
-KUBERNETES_VERSIONS = sorted(
-    {v for v in kubernetes_validate.utils.all_versions() if tuple(map(int, v.split(".")[:2])) >= (1, 32)},
-    key=lambda v: tuple(map(int, v.split("."))),
-)
+from tests.unit.facts.helpers import KUBERNETES_VERSIONS, env_table, inventory, render_iop, the
 
 # --------------------------------------------------------------------------------------------------------------
 # Fact tables (reference §2.5)
@@ -86,10 +77,7 @@ def render_ztunnel(
     spec: dict[str, Any] = {"profile": profile, "components": {"ztunnel": {"enabled": True, **(entry or {})}}}
     if values:
         spec["values"] = dict(values)
-    document = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": spec}
-    inp = layering.ConfigInput(files=("-",), revision=revision)
-    config = layering.build_effective_config(inp, stdin=io.StringIO(yamlio.dump_yaml(document)))
-    return pipeline.render_manifests(config, components=["Ztunnel"])
+    return render_iop(spec, ["Ztunnel"], revision)
 
 
 def proxy(objects: list[dict[str, Any]]) -> dict[str, Any]:
