@@ -21,7 +21,7 @@ import dataclasses
 import enum
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from meshctl import errors
@@ -400,9 +400,6 @@ def unescape_value(raw: str) -> tuple[str, bool]:
 _INT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
-#: A schema's view of a path: the set of JSON types allowed there, or ``None`` when the schema does not know it.
-TypeLookup = Callable[[Sequence[Segment]], "frozenset[str] | None"]
-
 
 def infer_scalar(text: str) -> Any:
     """Free-form typing: bool, null, int (no leading zeros), float (round-trip exact), else the string."""
@@ -739,12 +736,6 @@ def format_scalar(value: Any) -> str:
         body = body.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
         return f'"{body}"'
     return scalar_text(value)
-
-
-def iter_leaves(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(path, leaf)`` pairs of a tree in ``-o flags`` syntax, in tree order; empty maps and lists yield nothing."""
-    for path, _key, value in _leaves(tree, prefix, ()):
-        yield path, value
 
 
 def _leaves(tree: Any, prefix: str, key: tuple[Any, ...]) -> Iterator[tuple[str, tuple[Any, ...], Any]]:
