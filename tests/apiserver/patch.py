@@ -30,13 +30,22 @@ def _pointer(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
+def _has(container: Any, key: str) -> bool:
+    """Whether a JSON pointer token names an existing member of a dict or list."""
+    if isinstance(container, dict):
+        return key in container
+    return isinstance(container, list) and key.isdigit() and int(key) < len(container)
+
+
+def _key(container: Any, key: str) -> Any:
+    return key if isinstance(container, dict) else int(key)
+
+
 def _parent(doc: Any, parts: list[str], op: str) -> Any:
     cursor = doc
     for part in parts[:-1]:
-        if isinstance(cursor, dict) and part in cursor:
-            cursor = cursor[part]
-        elif isinstance(cursor, list) and part.isdigit() and int(part) < len(cursor):
-            cursor = cursor[int(part)]
+        if _has(cursor, part):
+            cursor = cursor[_key(cursor, part)]
         else:
             raise errors.ApiError(
                 422,
@@ -52,13 +61,9 @@ def _get(doc: Any, path: str) -> Any:
         return doc
     parent = _parent(doc, parts, "get")
     last = parts[-1]
-    if isinstance(parent, dict) and last in parent:
-        return parent[last]
-    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
-        return parent[int(last)]
-    raise errors.ApiError(
-        422, "Invalid", f'the server rejected our request due to an error in our request: doc is missing path: "{path}"'
-    )
+    if _has(parent, last):
+        return parent[_key(parent, last)]
+    raise errors.ApiError(422, "Invalid", f'{_REJECTED}: doc is missing path: "{path}"')
 
 
 def json_patch(doc: Any, operations: Any) -> Any:
@@ -74,7 +79,7 @@ def json_patch(doc: Any, operations: Any) -> Any:
                 raise errors.ApiError(
                     422,
                     "Invalid",
-                    f"the server rejected our request due to an error in our request: testing value {path} failed",
+                    f"{_REJECTED}: testing value {path} failed",
                 )
             continue
         if op in ("move", "copy"):
@@ -120,10 +125,8 @@ def _remove(doc: Any, path: str) -> Any:
     parts = _pointer(path)
     parent = _parent(doc, parts, "remove")
     last = parts[-1]
-    if isinstance(parent, dict) and last in parent:
-        del parent[last]
-    elif isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
-        del parent[int(last)]
+    if _has(parent, last):
+        del parent[_key(parent, last)]
     else:
         raise errors.ApiError(
             422,
