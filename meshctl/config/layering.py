@@ -568,7 +568,7 @@ def build_effective_config(inp: ConfigInput, stdin: TextIO | None = None) -> Eff
     """Steps 1-6: merge, translate into values, validate (warnings collected, errors raised all at once)."""
     merged = merge_layers(inp, stdin)
     translation = translate(merged)
-    report = validation.validate(merged.iop, translation.values, translation.components)
+    report = validation.validate(merged.iop, translation.values)
     warnings = list(report.warnings)
     if report.errors:
         if not inp.force:

@@ -326,11 +326,8 @@ def _privileged_ports(ports: Sequence[Any], where: str, root: str, checker: _Che
         )
 
 
-def validate(iop: Mapping[str, Any], values: Mapping[str, Any], components: Sequence[Any] = ()) -> Report:
-    """Check the merged IstioOperator document (and rules that read the translated ``values``).
-
-    ``components`` is accepted for rules that need the component table; the current rules read the document.
-    """
+def validate(iop: Mapping[str, Any], values: Mapping[str, Any]) -> Report:
+    """Check the merged IstioOperator document (and rules that read the translated ``values``)."""
     checker = _Checker()
     # Paths are spec-relative (what --set and --config-path take); the rest of the document is checked apart.
     outside = {k: v for k, v in iop.items() if k != "spec"}
