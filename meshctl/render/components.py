@@ -22,10 +22,8 @@ from typing import Any
 import yaml
 
 import meshctl
-from meshctl import errors
+from meshctl import errors, yamlio
 from meshctl.config import layering
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe: plain data only
 
 ISTIO_VERSION = meshctl.ISTIO_VERSION
 """The Istio version the templates render (``app.kubernetes.io/version``, chart label, ``istio_version``)."""
@@ -193,7 +191,7 @@ def load_values_file(path: Path) -> Mapping[str, Any]:
     except OSError as exc:
         raise errors.RenderError(f"values file {path} cannot be read: {exc.strerror}") from exc
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is the (C) safe loader
+        data = yamlio.load_yaml(text)
     except yaml.YAMLError as exc:
         raise errors.RenderError(f"values file {path} is not valid YAML: {exc}") from exc
     if data is None:

@@ -19,10 +19,8 @@ from typing import Any
 
 import yaml
 
-from meshctl import errors
+from meshctl import errors, yamlio
 from meshctl.config import paths
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: Every ``k8s`` setting meshctl applies, in application order. Anything else under ``k8s`` is an error here,
 #: except :data:`NOT_APPLIED`.
@@ -323,7 +321,7 @@ def overlay_value(value: Any) -> Any:
     """
     if isinstance(value, str) and "\n" in value.strip():
         try:
-            parsed = yaml.load(value, Loader=_Loader)  # noqa: S506 - _Loader is the (C) safe loader
+            parsed = yamlio.load_yaml(value)
         except yaml.YAMLError:
             return value
         if isinstance(parsed, dict):

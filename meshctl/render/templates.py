@@ -28,8 +28,6 @@ import yaml
 
 from meshctl import errors, yamlio
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -38,7 +36,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _RESOLVED: dict[Any, str] = {}
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(yamlio.SafeLoader):  # type: ignore[misc,valid-type]
     """The (C) safe loader with memoised scalar resolution (see :func:`parse_documents`)."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
