@@ -28,6 +28,25 @@ _HUB = re.compile(
     r"(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*"
 )
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+#: The string formats checked by a pattern: format -> (pattern, maximum length, message).
+_PATTERNS: dict[str, tuple[re.Pattern[str], int, str]] = {
+    "dns1123-label": (
+        _DNS1123_LABEL,
+        63,
+        "{text!r} is not a valid DNS-1123 label (lower-case letters, digits and '-', at most 63)",
+    ),
+    "dns1123-subdomain": (
+        _DNS1123_SUBDOMAIN,
+        253,
+        "{text!r} is not a valid name (lower-case letters, digits, '-' and '.', at most 253)",
+    ),
+    "image-hub": (_HUB, 255, "bad hub {text!r}: not an image registry/repository such as docker.io/istio"),
+    "image-tag": (
+        _TAG,
+        128,  # the pattern's own bound
+        "bad tag {text!r}: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'",
+    ),
+}
 _QUANTITY = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?")
 
 _JSON_TYPES = {
@@ -142,22 +161,9 @@ def check_format(fmt: str, value: Any) -> str | None:
         if not _QUANTITY.fullmatch(text):
             return f"{text!r} is not a valid quantity (e.g. 100m, 0.5, 128Mi, 2Gi)"
         return None
-    if fmt == "dns1123-label":
-        if len(text) > 63 or not _DNS1123_LABEL.fullmatch(text):
-            return f"{text!r} is not a valid DNS-1123 label (lower-case letters, digits and '-', at most 63)"
-        return None
-    if fmt == "dns1123-subdomain":
-        if len(text) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(text):
-            return f"{text!r} is not a valid name (lower-case letters, digits, '-' and '.', at most 253)"
-        return None
-    if fmt == "image-hub":
-        if len(text) > 255 or not _HUB.fullmatch(text):
-            return f"bad hub {text!r}: not an image registry/repository such as docker.io/istio"
-        return None
-    if fmt == "image-tag":
-        if not _TAG.fullmatch(text):
-            return f"bad tag {text!r}: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'"
-        return None
+    if fmt in _PATTERNS:
+        pattern, limit, message = _PATTERNS[fmt]
+        return message.format(text=text) if len(text) > limit or not pattern.fullmatch(text) else None
     if fmt == "cidr-list":
         return _check_cidrs(text)
     if fmt == "port-list":
