@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from meshctl.config import loading, resources
-
-SCHEMA_FILE = Path(__file__).with_name("istiooperator.schema.json")
-WARN = "x-meshctl-unknown"
+from meshctl.config.schema import SCHEMA_FILE
+from meshctl.config.schema import UNKNOWN_KEYWORD as WARN
 
 Schema = dict[str, Any]
 
