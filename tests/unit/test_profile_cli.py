@@ -14,6 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from meshctl import ISTIO_VERSION
 from meshctl.cli import output
 from meshctl.config import profiles, resources
 from tests.helpers import run_cli
@@ -45,7 +46,7 @@ def test_profile_dump_demo() -> None:
     assert doc["apiVersion"] == "install.istio.io/v1alpha1"
     assert doc["kind"] == "IstioOperator"
     assert doc["spec"]["profile"] == "demo"
-    assert doc["spec"]["tag"] == "1.30.3"
+    assert doc["spec"]["tag"] == ISTIO_VERSION
     assert doc["spec"]["addonComponents"]["kiali"] == {"enabled": True}
     assert doc["spec"]["values"]["profile"] == "demo"
     assert result.stderr == ""
@@ -61,7 +62,7 @@ def test_profile_dump_config_paths() -> None:
     assert (
         yaml.safe_load(run_cli("profile", "dump", "--config-path", "values.gateways.istio-ingressgateway").stdout) == {}
     )
-    assert run_cli("profile", "dump", "-p", "tag", "-o", "json").stdout == '"1.30.3"\n'
+    assert run_cli("profile", "dump", "-p", "tag", "-o", "json").stdout == f'"{ISTIO_VERSION}"\n'
     assert run_cli("profile", "dump", "-p", "spec.hub").stdout == "docker.io/istio\n"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from meshctl import errors
+from meshctl import ISTIO_VERSION, errors
 from meshctl.config import layering, profiles
 
 ALL_PROFILES = [
@@ -47,7 +47,7 @@ def test_all_ten_profiles_are_listed_and_valid() -> None:
         assert config.profile == name
         assert config.spec["profile"] == name
         assert config.values["global"]["hub"] == "docker.io/istio"
-        assert config.values["global"]["tag"] == "1.30.3"
+        assert config.values["global"]["tag"] == ISTIO_VERSION
 
 
 @pytest.mark.parametrize(
