@@ -53,10 +53,8 @@ class Lifecycles:
             if self.controllers.enabled("GarbageCollector", ""):
                 schedule(0, lambda: self._collect_dependents(uid))
             namespace = meta.get("namespace")
-            if namespace:
-                ns = self.cluster.store.get(_NS, "", namespace)
-                if ns is not None and ns["metadata"].get("deletionTimestamp"):
-                    schedule(0, lambda: self._terminate_namespace(namespace))
+            if namespace and self._terminating_namespace(namespace) is not None:
+                schedule(0, lambda: self._terminate_namespace(namespace))
             for owner in meta.get("ownerReferences") or ():
                 owner_uid = owner.get("uid")
                 schedule(0, lambda owner_uid=owner_uid: self._finish_foreground(owner_uid))
@@ -111,11 +109,15 @@ class Lifecycles:
 
     # --- namespaces ----------------------------------------------------------------------------------------------
 
+    def _terminating_namespace(self, name: str) -> dict[str, Any] | None:
+        """The namespace if it is being deleted, else None."""
+        ns = self.cluster.store.get(_NS, "", name)
+        return ns if ns is not None and ns["metadata"].get("deletionTimestamp") else None
+
     def _terminate_namespace(self, name: str) -> None:
         c = self.cluster
         with c.store.lock:
-            ns = c.store.get(_NS, "", name)
-            if ns is None or not ns["metadata"].get("deletionTimestamp"):
+            if self._terminating_namespace(name) is None:
                 return
             left = False
             for rt in c.served_types():
@@ -133,8 +135,8 @@ class Lifecycles:
     def _remove_namespace(self, name: str) -> None:
         c = self.cluster
         with c.store.lock:
-            ns = c.store.get(_NS, "", name)
-            if ns is None or not ns["metadata"].get("deletionTimestamp"):
+            ns = self._terminating_namespace(name)
+            if ns is None:
                 return
             if any(c.store.list(rt.group_resource, name) for rt in c.served_types() if rt.namespaced):
                 return
