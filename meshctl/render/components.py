@@ -38,11 +38,15 @@ class Component:
     progress_name: str  # the name install prints ("✔ Istiod installed")
     template_dir: str  # directory under manifests/
     chart: str  # helm.sh/chart is <chart>-<istio version>
-    values_root: str  # dotted path of this component's values (gateway/add-on templates see it as gateway/addon)
     workload_kind: str | None  # main workload the k8s settings patch (None: only overlays apply)
     workload_name: str  # main workload name; "{rev_suffix}", "{name}" are filled in per instance
     container: str | None  # main container; None: the workload's first container
     kind: str = "single"  # "single", "gateway" (a list of entries) or "addon"
+
+    @property
+    def values_root(self) -> str:
+        """Dotted path of this component's values (gateway/add-on templates see it as ``gateway``/``addon``)."""
+        return layering.VALUES_ROOTS[self.key]
 
     @property
     def config_path(self) -> str:
@@ -50,21 +54,16 @@ class Component:
         return f"addonComponents.{self.key}" if self.kind == "addon" else f"components.{self.key}"
 
 
-BASE = Component("base", "Base", "Istio core", "base", "base", "global", None, "", None)
-PILOT = Component(
-    "pilot", "Pilot", "Istiod", "pilot", "istiod", "pilot", "Deployment", "istiod{rev_suffix}", "discovery"
-)
-CNI = Component("cni", "Cni", "CNI", "cni", "cni", "cni", "DaemonSet", "istio-cni-node", "install-cni")
-ZTUNNEL = Component(
-    "ztunnel", "Ztunnel", "Ztunnel", "ztunnel", "ztunnel", "ztunnel", "DaemonSet", "ztunnel", "istio-proxy"
-)
+BASE = Component("base", "Base", "Istio core", "base", "base", None, "", None)
+PILOT = Component("pilot", "Pilot", "Istiod", "pilot", "istiod", "Deployment", "istiod{rev_suffix}", "discovery")
+CNI = Component("cni", "Cni", "CNI", "cni", "cni", "DaemonSet", "istio-cni-node", "install-cni")
+ZTUNNEL = Component("ztunnel", "Ztunnel", "Ztunnel", "ztunnel", "ztunnel", "DaemonSet", "ztunnel", "istio-proxy")
 INGRESS = Component(
     "ingressGateways",
     "IngressGateways",
     "Ingress gateways",
     "gateway",
     "istio-ingress",
-    "gateways.istio-ingressgateway",
     "Deployment",
     "{name}",
     "istio-proxy",
@@ -76,26 +75,25 @@ EGRESS = Component(
     "Egress gateways",
     "gateway",
     "istio-egress",
-    "gateways.istio-egressgateway",
     "Deployment",
     "{name}",
     "istio-proxy",
     kind="gateway",
 )
 PROMETHEUS = Component(
-    "prometheus", "AddonComponents", "Addons", "addons/prometheus", "prometheus", "prometheus", "Deployment",
+    "prometheus", "AddonComponents", "Addons", "addons/prometheus", "prometheus", "Deployment",
     "prometheus", None, kind="addon",
 )  # fmt: skip
 GRAFANA = Component(
-    "grafana", "AddonComponents", "Addons", "addons/grafana", "grafana", "grafana", "Deployment",
+    "grafana", "AddonComponents", "Addons", "addons/grafana", "grafana", "Deployment",
     "grafana", None, kind="addon",
 )  # fmt: skip
 KIALI = Component(
-    "kiali", "AddonComponents", "Addons", "addons/kiali", "kiali", "kiali", "Deployment",
+    "kiali", "AddonComponents", "Addons", "addons/kiali", "kiali", "Deployment",
     "kiali", None, kind="addon",
 )  # fmt: skip
 TRACING = Component(
-    "tracing", "AddonComponents", "Addons", "addons/jaeger", "jaeger", "tracing", "Deployment",
+    "tracing", "AddonComponents", "Addons", "addons/jaeger", "jaeger", "Deployment",
     "jaeger", None, kind="addon",
 )  # fmt: skip
 
@@ -242,13 +240,12 @@ def build_context(
     config: layering.EffectiveConfig, row: Component, instance: layering.Component, values: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Everything a template sees (``docs/dev/templates.md``), for one instance with its component's values."""
-    component = row
     revision = config.revision
     context: dict[str, Any] = {
         "values": values,
         "component": {
-            "name": component.label,
-            "key": component.key,
+            "name": row.label,
+            "key": row.key,
             "namespace": instance.namespace,
             "spec": instance.spec,
         },
@@ -260,8 +257,8 @@ def build_context(
         "istio_version": ISTIO_VERSION,
         "owner_name": owner_name(config),
     }
-    if component.kind == "gateway":
+    if row.kind == "gateway":
         context["gateway"] = gateway_values(row, instance, values)
-    elif component.kind == "addon":
+    elif row.kind == "addon":
         context["addon"] = addon_values(row, instance, values)
     return context
