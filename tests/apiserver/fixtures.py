@@ -1,5 +1,6 @@
 """pytest fixtures: `apiserver` (a fresh server per test, short delays), `kubeconfig` (its kubeconfig path) and
-`client` (a `testclient.Client` on it; mark a module `controllers_off("Deployment", ...)` to switch those off first)."""
+`client` (a `testclient.Client` on it; mark a module `controllers_off("Deployment", ...)` to switch those off first)
+and `kubectl` (the real kubectl, configured for it)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.apiserver.kubectl import Kubectl
 from tests.apiserver.server import ApiServer
 from tests.apiserver.testclient import Client
 
@@ -37,3 +39,8 @@ def client(request: pytest.FixtureRequest, apiserver: ApiServer) -> Iterator[Cli
         apiserver.controllers.disable(kind)
     with Client(apiserver) as c:
         yield c
+
+
+@pytest.fixture
+def kubectl(apiserver: ApiServer, tmp_path: pathlib.Path) -> Kubectl:
+    return Kubectl(apiserver, tmp_path)

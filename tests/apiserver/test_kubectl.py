@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
 import shutil
 
 import pytest
@@ -75,11 +74,6 @@ metadata:
 spec:
   color: red
 """
-
-
-@pytest.fixture
-def kubectl(apiserver: ApiServer, tmp_path: pathlib.Path) -> Kubectl:
-    return Kubectl(apiserver, tmp_path)
 
 
 def test_apply_server_side_namespace_deployment_crd_then_cr(apiserver: ApiServer, kubectl: Kubectl) -> None:

@@ -8,11 +8,9 @@ the Kubernetes OpenAPI schema, so this also checks that what meshctl renders is 
 
 from __future__ import annotations
 
-import pathlib
 import subprocess
 import sys
 
-import pytest
 import yaml
 
 from tests.apiserver.kubectl import Kubectl
@@ -30,11 +28,6 @@ def generate(*args: str) -> str:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "", f"manifest generate wrote to stderr: {proc.stderr}"
     return proc.stdout
-
-
-@pytest.fixture
-def kubectl(apiserver: ApiServer, tmp_path: pathlib.Path) -> Kubectl:
-    return Kubectl(apiserver, tmp_path)
 
 
 def _identities(stream: str) -> set[tuple[str, str, str]]:
