@@ -182,11 +182,7 @@ def _require_list(value: Any, setting: str) -> list[Any]:
 def _merge_container_field(field: str) -> Any:
     def applier(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
         container = _container(_workload(objects, setting, target), setting, target)
-        current = container.get(field)
-        if not isinstance(current, dict):
-            current = {}
-            container[field] = current
-        deep_merge_into(current, _require_map(value, setting))
+        deep_merge_into(_child_map(container, field), _require_map(value, setting))
 
     return applier
 
@@ -221,18 +217,23 @@ def _set_pod_field(field: str) -> Any:
     return applier
 
 
+def _child_map(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """``parent[key]``, replaced by a new empty map when it is missing or not a map."""
+    child = parent.get(key)
+    if not isinstance(child, dict):
+        child = {}
+        parent[key] = child
+    return child
+
+
+def _add_annotations(meta: dict[str, Any], value: Any, setting: str) -> None:
+    _child_map(meta, "annotations").update({str(k): v for k, v in _require_map(value, setting).items()})
+
+
 def _apply_pod_annotations(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
     workload = _workload(objects, setting, target)
     template = workload.setdefault("spec", {}).setdefault("template", {})
-    meta = template.get("metadata")
-    if not isinstance(meta, dict):
-        meta = {}
-        template["metadata"] = meta
-    annotations = meta.get("annotations")
-    if not isinstance(annotations, dict):
-        annotations = {}
-        meta["annotations"] = annotations
-    annotations.update({str(k): v for k, v in _require_map(value, setting).items()})
+    _add_annotations(_child_map(template, "metadata"), value, setting)
 
 
 def _set_workload_field(field: str, deployment_only_hint: str) -> Any:
@@ -270,12 +271,7 @@ def _apply_pdb(objects: list[dict[str, Any]], value: Any, target: Target, settin
 
 def _apply_service_annotations(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
     service = _target_object(objects, "Service", target.workload_name, setting, target)
-    meta = service.setdefault("metadata", {})
-    annotations = meta.get("annotations")
-    if not isinstance(annotations, dict):
-        annotations = {}
-        meta["annotations"] = annotations
-    annotations.update({str(k): v for k, v in _require_map(value, setting).items()})
+    _add_annotations(service.setdefault("metadata", {}), value, setting)
 
 
 def _apply_service(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
