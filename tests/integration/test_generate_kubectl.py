@@ -70,10 +70,9 @@ def test_generate_then_kubectl_delete_ignore_not_found_removes_what_was_applied(
     apiserver: ApiServer, kubectl: Kubectl
 ) -> None:
     kubectl("apply", "--server-side", "-f", kubectl.file("istio.yaml", generate("--with-namespace")))
-    deleted = kubectl(
-        "delete", "--ignore-not-found=true", "-f", kubectl.file("default.yaml", generate("--set", "profile=default"))
-    ).stdout
-    assert deleted.count("deleted") == 39
+    default = generate("--set", "profile=default")
+    deleted = kubectl("delete", "--ignore-not-found=true", "-f", kubectl.file("default.yaml", default)).stdout
+    assert deleted.count("deleted") == len(_identities(default)) == 39
     assert apiserver.objects.get("deployments", "istiod", "istio-system") is None
     assert apiserver.objects.get("customresourcedefinitions", "virtualservices.networking.istio.io", "") is None
     # A second delete finds nothing and still succeeds.
