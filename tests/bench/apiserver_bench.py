@@ -129,11 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             path = f"/apis/apps/v1/namespaces/bench/deployments/bench-{index}?fieldManager=bench&force=true"
             return "PATCH", path, _deployment(index, 1 + n % 2), {"Content-Type": "application/apply-patch+yaml"}
 
-        results: dict[str, list[float]] = {"GET by name": [], "LIST of 100 objects": [], "SSA of a Deployment": []}
+        cases: dict[str, Request] = {"GET by name": get, "LIST of 100 objects": list_, "SSA of a Deployment": ssa}
+        results: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(args.runs):
-            results["GET by name"].append(_measure(api, args.clients, args.seconds, get))
-            results["LIST of 100 objects"].append(_measure(api, args.clients, args.seconds, list_))
-            results["SSA of a Deployment"].append(_measure(api, args.clients, args.seconds, ssa))
+            for name, request in cases.items():
+                results[name].append(_measure(api, args.clients, args.seconds, request))
             api.requests.clear()
 
     scheme = "HTTP" if args.plain_http else "HTTPS"
