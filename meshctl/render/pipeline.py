@@ -78,8 +78,8 @@ def render_instance(
     config: layering.EffectiveConfig,
     instance: layering.Component,
     root: Path,
-    values_cache: dict[str, dict[str, Any]] | None = None,
-    shapes: dict[str, list[dict[str, Any]] | None] | None = None,
+    values_cache: dict[str, dict[str, Any]],
+    shapes: dict[str, list[dict[str, Any]] | None],
 ) -> list[dict[str, Any]]:
     """Render one instance: values, templates, objects, k8s settings, overlays, labels (not yet ordered).
 
@@ -93,13 +93,12 @@ def render_instance(
             f"no templates for component {row.label}: {template_dir} is not a directory",
             hint="--manifests DIR must hold a directory per component (base, pilot, gateway, cni, ztunnel, addons/…)",
         )
-    cache = values_cache if values_cache is not None else {}
-    values = cache.get(row.key)
+    values = values_cache.get(row.key)
     if values is None:
         values = component_table.component_values(root, row, config.values)
-        cache[row.key] = values
+        values_cache[row.key] = values
     context = component_table.build_context(config, row, instance, values)
-    if row.kind == "gateway" and shapes is not None:
+    if row.kind == "gateway":
         objs = _render_gateway(template_dir, context, instance, shapes)
     else:
         objs = templates.render_template_dir(template_dir, context)
