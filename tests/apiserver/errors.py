@@ -92,6 +92,11 @@ def conflict(qualified: str, name: str, group: str, kind: str, detail: str) -> A
     )
 
 
+def unknown_path() -> ApiError:
+    """kube-apiserver's 404 for a path that names no served resource (not a missing object)."""
+    return ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
 def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 

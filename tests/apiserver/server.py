@@ -421,13 +421,13 @@ class ApiServer:
                 namespace, rest = rest[1], rest[2:]
         rt = self.cluster.resolve(group, version, rest[0])
         if rt is None:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise errors.unknown_path()
         if rt.namespaced and namespace is None and len(rest) > 1:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise errors.unknown_path()
         name = rest[1] if len(rest) > 1 else ""
         subresource = rest[2] if len(rest) > 2 else ""
         if subresource and (subresource not in rt.subresources or len(rest) > 3):
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise errors.unknown_path()
         verb = _verb(method, bool(name), query)
         return _Route(rt, namespace, name, subresource, verb)
 
@@ -458,7 +458,7 @@ class ApiServer:
         elif path.startswith("/openapi/v3/"):
             gv_types = _by_gv(types).get(path[len("/openapi/v3/") :])
             if not gv_types:
-                raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+                raise errors.unknown_path()
             return httpserver.Response(200, self._openapi(gv_types))
         elif path.startswith("/apis/"):
             parts = path.split("/")[2:]
@@ -468,9 +468,9 @@ class ApiServer:
                 gv_types = [t for t in types if t.group == parts[0] and t.version == parts[1]]
                 body = discovery.resource_list(f"{parts[0]}/{parts[1]}", gv_types) if gv_types else None
             if body is None:
-                raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+                raise errors.unknown_path()
         else:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise errors.unknown_path()
         return httpserver.Response(200, store.encode(body))
 
     def _openapi(self, types: list[ResourceType]) -> bytes:
@@ -495,7 +495,7 @@ class ApiServer:
             self._timers.append(timer)
             timer.start()
             return httpserver.Response(200, b"{}")
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        raise errors.unknown_path()
 
     def _resource(
         self, request: httpserver.Request, route: _Route, query: dict[str, str], user: str
