@@ -39,10 +39,10 @@ def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any
 
 
 def the(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    """The one object of ``kind`` called ``name``; fails naming the ones there are."""
-    found = by_kind(objects, kind)
-    assert name in found, f"no {kind} {name}; have {sorted(found)}"
-    return found[name]
+    """The one object of ``kind`` called ``name``; fails if there is none or more than one, naming what there is."""
+    found = [obj for obj in objects if obj["kind"] == kind and obj["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}; have {sorted(by_kind(objects, kind))}"
+    return found[0]
 
 
 def env_table(container: Mapping[str, Any]) -> list[tuple[str, str]]:

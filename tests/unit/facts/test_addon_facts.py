@@ -24,7 +24,7 @@ import yaml
 from meshctl import objects as object_model
 from meshctl.config import layering
 from meshctl.render import pipeline
-from tests.unit.facts.helpers import KUBERNETES_VERSIONS
+from tests.unit.facts.helpers import KUBERNETES_VERSIONS, the
 
 REPO = Path(__file__).resolve().parents[3]
 ADDONS_DIR = REPO / "manifests" / "addons"
@@ -188,23 +188,17 @@ def enable(*addons: Addon) -> tuple[str, ...]:
     return tuple(f"addonComponents.{addon.key}.enabled=true" for addon in addons)
 
 
-def named(objs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    found = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
-    return found[0]
-
-
 def deployment_name(addon: Addon) -> str:
     return next(name for kind, name in addon.objects if kind == "Deployment")
 
 
 def pod_spec(objs: list[dict[str, Any]], addon: Addon) -> dict[str, Any]:
-    spec: dict[str, Any] = named(objs, "Deployment", deployment_name(addon))["spec"]["template"]["spec"]
+    spec: dict[str, Any] = the(objs, "Deployment", deployment_name(addon))["spec"]["template"]["spec"]
     return spec
 
 
 def config_text(objs: list[dict[str, Any]], addon: Addon, key: str) -> str:
-    text: str = named(objs, "ConfigMap", addon.config_map[0])["data"][key]
+    text: str = the(objs, "ConfigMap", addon.config_map[0])["data"][key]
     return text
 
 
@@ -344,10 +338,10 @@ def test_main_container_ports(addon: Addon, objects_by_addon: dict[str, list[dic
 @pytest.mark.parametrize("addon", ADDONS, ids=ADDON_IDS)
 def test_services_ports_and_selectors(addon: Addon, objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
     objs = objects_by_addon[addon.key]
-    template = named(objs, "Deployment", deployment_name(addon))["spec"]["template"]
+    template = the(objs, "Deployment", deployment_name(addon))["spec"]["template"]
     container_ports = {p["name"]: p["containerPort"] for c in template["spec"]["containers"] for p in c["ports"]}
     for name, fact in addon.services.items():
-        service = named(objs, "Service", name)
+        service = the(objs, "Service", name)
         assert service["spec"]["type"] == "ClusterIP"
         assert service["spec"]["selector"] == dict(fact.selector)
         assert fact.selector.items() <= template["metadata"]["labels"].items()
@@ -433,7 +427,7 @@ def test_writable_paths_are_empty_dirs_and_config_maps_exist(
 
 @pytest.mark.parametrize("addon", ADDONS, ids=ADDON_IDS)
 def test_addon_pods_are_not_injected(addon: Addon, objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
-    deployment = named(objects_by_addon[addon.key], "Deployment", deployment_name(addon))
+    deployment = the(objects_by_addon[addon.key], "Deployment", deployment_name(addon))
     assert deployment["spec"]["template"]["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
 
 
@@ -449,13 +443,13 @@ def test_service_accounts_and_tokens(
     assert spec.get("serviceAccountName") == account
     assert spec.get("automountServiceAccountToken", True) is token
     if account:
-        named(objects_by_addon[addon.key], "ServiceAccount", account)
+        the(objects_by_addon[addon.key], "ServiceAccount", account)
 
 
 @pytest.mark.parametrize("addon", ADDONS, ids=ADDON_IDS)
 def test_config_map_keys(addon: Addon, objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
     name, keys = addon.config_map
-    assert tuple(named(objects_by_addon[addon.key], "ConfigMap", name)["data"]) == keys
+    assert tuple(the(objects_by_addon[addon.key], "ConfigMap", name)["data"]) == keys
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -484,8 +478,8 @@ def test_no_environment_variable_carries_a_credential(demo_objects: list[dict[st
 
 def test_prometheus_rbac(objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
     objs = objects_by_addon["prometheus"]
-    assert named(objs, "ClusterRole", f"prometheus-{NS}")["rules"] == PROMETHEUS_RULES
-    binding = named(objs, "ClusterRoleBinding", f"prometheus-{NS}")
+    assert the(objs, "ClusterRole", f"prometheus-{NS}")["rules"] == PROMETHEUS_RULES
+    binding = the(objs, "ClusterRoleBinding", f"prometheus-{NS}")
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"prometheus-{NS}",
     }  # fmt: skip
@@ -612,9 +606,9 @@ def test_prometheus_cadvisor_job_goes_through_the_api_server(prometheus_config: 
 def test_prometheus_follows_the_istio_and_addon_namespaces() -> None:
     objs = render_addons("addonComponents.prometheus.namespace=monitoring", "values.global.istioNamespace=mesh-system")
     assert {o["metadata"].get("namespace") for o in objs} == {"monitoring", None}
-    binding = named(objs, "ClusterRoleBinding", "prometheus-monitoring")
+    binding = the(objs, "ClusterRoleBinding", "prometheus-monitoring")
     assert binding["subjects"][0]["namespace"] == "monitoring"
-    config = yaml.safe_load(named(objs, "ConfigMap", "prometheus")["data"]["prometheus.yml"])
+    config = yaml.safe_load(the(objs, "ConfigMap", "prometheus")["data"]["prometheus.yml"])
     # The istiod job looks where istiod is, not where the add-on is.
     assert job(config, "istiod")["kubernetes_sd_configs"][0]["namespaces"]["names"] == ["mesh-system"]
 
@@ -724,7 +718,7 @@ def test_metric_names() -> None:
 @pytest.mark.parametrize("config_map", sorted(DASHBOARD_METRICS))
 def test_grafana_dashboards(config_map: str, objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
     title, metrics = DASHBOARD_METRICS[config_map]
-    data = named(objects_by_addon["grafana"], "ConfigMap", config_map)["data"]
+    data = the(objects_by_addon["grafana"], "ConfigMap", config_map)["data"]
     assert len(data) == 1
     (key, text), = data.items()  # fmt: skip
     assert key.endswith(".json")
@@ -745,7 +739,7 @@ def test_grafana_dashboards(config_map: str, objects_by_addon: dict[str, list[di
 
 def test_grafana_dashboards_are_the_files_unrendered(objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
     for config_map in DASHBOARD_METRICS:
-        (key, text), = named(objects_by_addon["grafana"], "ConfigMap", config_map)["data"].items()  # fmt: skip
+        (key, text), = the(objects_by_addon["grafana"], "ConfigMap", config_map)["data"].items()  # fmt: skip
         assert text == (ADDONS_DIR / "grafana" / "dashboards" / key).read_text(encoding="utf-8")
         assert "{{" in text  # legend templates reach Grafana as written
 
@@ -760,7 +754,7 @@ def test_grafana_anonymous_role_is_a_value() -> None:
 
 
 def kiali_rules(objs: list[dict[str, Any]], namespace: str = NS) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = named(objs, "ClusterRole", f"kiali-{namespace}")["rules"]
+    rules: list[dict[str, Any]] = the(objs, "ClusterRole", f"kiali-{namespace}")["rules"]
     return rules
 
 
@@ -783,7 +777,7 @@ def test_kiali_config(objects_by_addon: dict[str, list[dict[str, Any]]]) -> None
 
 
 def test_kiali_command_annotations_and_env(objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
-    template = named(objects_by_addon["kiali"], "Deployment", "kiali")["spec"]["template"]
+    template = the(objects_by_addon["kiali"], "Deployment", "kiali")["spec"]["template"]
     assert template["metadata"]["annotations"] == {"prometheus.io/scrape": "true", "prometheus.io/port": "9090"}
     container = template["spec"]["containers"][0]
     assert container["command"] == ["/opt/kiali/kiali", "-config", "/kiali-configuration/config.yaml"]
@@ -800,14 +794,14 @@ def test_kiali_is_read_only_by_default(objects_by_addon: dict[str, list[dict[str
     assert creatable == {"pods/portforward", "tokenreviews", "selfsubjectaccessreviews"}
     reads = {g for rule in rules for g in rule.get("apiGroups", [])}
     assert reads >= ISTIO_CONFIG_GROUPS
-    binding = named(objects_by_addon["kiali"], "ClusterRoleBinding", f"kiali-{NS}")
+    binding = the(objects_by_addon["kiali"], "ClusterRoleBinding", f"kiali-{NS}")
     assert binding["roleRef"]["name"] == f"kiali-{NS}"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "kiali", "namespace": NS}]
 
 
 def test_kiali_view_only_mode_off_grants_writes_on_istio_config() -> None:
     objs = render_addons(*enable(KIALI), "values.kiali.viewOnlyMode=false")
-    config = yaml.safe_load(named(objs, "ConfigMap", "kiali")["data"]["config.yaml"])
+    config = yaml.safe_load(the(objs, "ConfigMap", "kiali")["data"]["config.yaml"])
     assert config["deployment"]["view_only_mode"] is False
     writable = {
         group for rule in kiali_rules(objs) if WRITE_VERBS & set(rule["verbs"]) for group in rule.get("apiGroups", [])
@@ -818,12 +812,12 @@ def test_kiali_view_only_mode_off_grants_writes_on_istio_config() -> None:
 def test_kiali_follows_its_namespace() -> None:
     objs = render_addons("addonComponents.kiali.namespace=observability")
     assert {o["metadata"].get("namespace") for o in objs} == {"observability", None}
-    assert named(objs, "ClusterRoleBinding", "kiali-observability")["subjects"][0]["namespace"] == "observability"
-    config = yaml.safe_load(named(objs, "ConfigMap", "kiali")["data"]["config.yaml"])
+    assert the(objs, "ClusterRoleBinding", "kiali-observability")["subjects"][0]["namespace"] == "observability"
+    config = yaml.safe_load(the(objs, "ConfigMap", "kiali")["data"]["config.yaml"])
     assert config["istio_namespace"] == NS
     assert config["external_services"]["prometheus"]["url"] == "http://prometheus.observability:9090"
     custom = render_addons(*enable(KIALI), "values.kiali.prometheusAddress=http://prom.example:9090")
-    config = yaml.safe_load(named(custom, "ConfigMap", "kiali")["data"]["config.yaml"])
+    config = yaml.safe_load(the(custom, "ConfigMap", "kiali")["data"]["config.yaml"])
     assert config["external_services"]["prometheus"]["url"] == "http://prom.example:9090"
 
 
@@ -872,7 +866,7 @@ def test_jaeger_pipeline_refers_to_what_is_defined(jaeger_config: dict[str, Any]
 
 
 def test_jaeger_deployment(objects_by_addon: dict[str, list[dict[str, Any]]]) -> None:
-    template = named(objects_by_addon["tracing"], "Deployment", "jaeger")["spec"]["template"]
+    template = the(objects_by_addon["tracing"], "Deployment", "jaeger")["spec"]["template"]
     assert template["metadata"]["annotations"] == {"prometheus.io/scrape": "true", "prometheus.io/port": "8888"}
     container = template["spec"]["containers"][0]
     assert container["name"] == "jaeger"

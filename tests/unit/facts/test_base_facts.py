@@ -15,7 +15,7 @@ import kubernetes_validate.utils
 import pytest
 
 from meshctl import objects
-from tests.unit.facts.helpers import KUBERNETES_VERSIONS, render_iop
+from tests.unit.facts.helpers import KUBERNETES_VERSIONS, by_kind, render_iop
 
 # --------------------------------------------------------------------------------------------------------------
 # Fact tables (reference §3)
@@ -98,10 +98,6 @@ def render_base(values: Mapping[str, Any] | None = None, *, profile: str = "defa
     rendered = render_iop({"profile": profile, "values": dict(values or {})}, ["Base"])
     assert {obj["metadata"]["labels"][objects.COMPONENT_LABEL] for obj in rendered} <= {"Base"}
     return rendered
-
-
-def by_kind(objs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
-    return {obj["metadata"]["name"]: obj for obj in objs if obj["kind"] == kind}
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from meshctl import objects
-from tests.unit.facts.helpers import KUBERNETES_VERSIONS, render_iop
+from tests.unit.facts.helpers import KUBERNETES_VERSIONS, render_iop, the
 
 REPO = Path(__file__).resolve().parents[3]
 MANIFESTS = REPO / "manifests"
@@ -67,12 +67,6 @@ def default() -> Objects:
 
 def ids(objs: Objects) -> set[tuple[str, str]]:
     return {(o["kind"], o["metadata"]["name"]) for o in objs}
-
-
-def get(objs: Objects, kind: str, name: str) -> dict[str, Any]:
-    found = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind} {name}: found {len(found)} in {sorted(ids(objs))}"
-    return found[0]
 
 
 def container(deployment: Mapping[str, Any]) -> dict[str, Any]:
@@ -331,7 +325,7 @@ def test_default_objects_validate_strictly_and_are_clean(default: Objects, k8s_v
 
 @pytest.mark.parametrize(("kind", "name"), sorted(DEFAULT_OBJECTS))
 def test_api_version_and_namespace(default: Objects, kind: str, name: str) -> None:
-    obj = get(default, kind, name)
+    obj = the(default, kind, name)
     assert obj["apiVersion"] == API_VERSIONS[kind]
     if kind in CLUSTER_SCOPED:
         assert "namespace" not in obj["metadata"]
@@ -341,19 +335,19 @@ def test_api_version_and_namespace(default: Objects, kind: str, name: str) -> No
 
 @pytest.mark.parametrize(("kind", "name"), sorted(DEFAULT_OBJECTS))
 def test_object_labels(default: Objects, kind: str, name: str) -> None:
-    labels = get(default, kind, name)["metadata"]["labels"]
+    labels = the(default, kind, name)["metadata"]["labels"]
     expected = LABELS.get((kind, name), {"istio.io/rev": "default"})
     assert {key: labels.get(key) for key in expected} == expected
 
 
 def test_service_account(default: Objects) -> None:
-    sa = get(default, "ServiceAccount", "istiod")
+    sa = the(default, "ServiceAccount", "istiod")
     assert "imagePullSecrets" not in sa
     assert "annotations" not in sa["metadata"]
     with_extras = render(
         {"global": {"imagePullSecrets": ["regcred"]}, "pilot": {"serviceAccountAnnotations": {"iam": "role"}}}
     )
-    sa = get(with_extras, "ServiceAccount", "istiod")
+    sa = the(with_extras, "ServiceAccount", "istiod")
     assert sa["imagePullSecrets"] == [{"name": "regcred"}]
     assert sa["metadata"]["annotations"] == {"iam": "role"}
 
@@ -370,7 +364,7 @@ def test_service_account(default: Objects) -> None:
     ],
 )
 def test_cluster_role_rules(default: Objects, name: str, facts: dict[tuple[str, str], set[str]]) -> None:
-    table = rule_table(get(default, "ClusterRole", name)["rules"])
+    table = rule_table(the(default, "ClusterRole", name)["rules"])
     for key, verbs in facts.items():
         assert verbs <= table.get(key, set()), f"{name}: {key} grants {table.get(key)}, needs {verbs}"
     # Nothing beyond the reference on a default render (conditional rules stay off).
@@ -378,7 +372,7 @@ def test_cluster_role_rules(default: Objects, name: str, facts: dict[tuple[str, 
 
 
 def test_istiod_cluster_role_grants_no_writes_beyond_the_reference(default: Objects) -> None:
-    table = rule_table(get(default, "ClusterRole", "istiod-clusterrole-istio-system")["rules"])
+    table = rule_table(the(default, "ClusterRole", "istiod-clusterrole-istio-system")["rules"])
     for key, verbs in table.items():
         assert verbs == ISTIOD_CLUSTER_RULES[key], key
 
@@ -392,15 +386,15 @@ def test_istiod_cluster_role_grants_no_writes_beyond_the_reference(default: Obje
     ],
 )
 def test_cluster_role_bindings(default: Objects, name: str, account: str, account_ns: str) -> None:
-    binding = get(default, "ClusterRoleBinding", name)
+    binding = the(default, "ClusterRoleBinding", name)
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": account_ns}]
 
 
 def test_role_and_binding(default: Objects) -> None:
-    role = get(default, "Role", "istiod")
+    role = the(default, "Role", "istiod")
     assert rule_table(role["rules"]) == ROLE_RULES
-    binding = get(default, "RoleBinding", "istiod")
+    binding = the(default, "RoleBinding", "istiod")
     assert binding["metadata"]["namespace"] == NS
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "istiod"}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "istiod", "namespace": NS}]
@@ -413,7 +407,7 @@ def test_conditional_cluster_role_rules() -> None:
         "pilot": {"taint": {"enabled": True}, "env": {"ENABLE_CLUSTER_TRUST_BUNDLE_API": "true",
                                                       "MCS_API_GROUP": "mcs.example.com"}},
     })  # fmt: skip
-    table = rule_table(get(objs, "ClusterRole", "istiod-clusterrole-istio-system")["rules"])
+    table = rule_table(the(objs, "ClusterRole", "istiod-clusterrole-istio-system")["rules"])
     assert "update" in table[("networking.istio.io", "*/status")]
     assert {"create", "get", "watch"} <= table[("certificates.k8s.io", "certificatesigningrequests")]
     assert table[("certificates.k8s.io", "signers")] >= {"approve"}
@@ -442,7 +436,7 @@ def test_gateway_controller_and_reader_switches() -> None:
 
 
 def test_validating_webhook(default: Objects) -> None:
-    vwc = get(default, "ValidatingWebhookConfiguration", "istio-validator-istio-system")
+    vwc = the(default, "ValidatingWebhookConfiguration", "istio-validator-istio-system")
     [hook] = vwc["webhooks"]
     assert hook["name"] == "rev.validation.istio.io"
     assert hook["clientConfig"] == {"service": {"name": "istiod", "namespace": NS, "path": "/validate"}}
@@ -461,11 +455,11 @@ def test_validating_webhook(default: Objects) -> None:
 
 def test_validating_webhook_settings() -> None:
     objs = render({"base": {"validationURL": "https://istiod.example:15017/validate", "validationCABundle": "Q0E="}})
-    [hook] = get(objs, "ValidatingWebhookConfiguration", "istio-validator-istio-system")["webhooks"]
+    [hook] = the(objs, "ValidatingWebhookConfiguration", "istio-validator-istio-system")["webhooks"]
     assert hook["clientConfig"] == {"url": "https://istiod.example:15017/validate", "caBundle": "Q0E="}
     assert hook["failurePolicy"] == "Fail"
     objs = render({"base": {"validationFailurePolicy": "Fail"}})
-    [hook] = get(objs, "ValidatingWebhookConfiguration", "istio-validator-istio-system")["webhooks"]
+    [hook] = the(objs, "ValidatingWebhookConfiguration", "istio-validator-istio-system")["webhooks"]
     assert hook["failurePolicy"] == "Fail"
     assert ("ValidatingWebhookConfiguration", "istio-validator-istio-system") not in ids(
         render({"global": {"configValidation": False}})
@@ -473,7 +467,7 @@ def test_validating_webhook_settings() -> None:
 
 
 def test_mutating_webhook(default: Objects) -> None:
-    mwc = get(default, "MutatingWebhookConfiguration", "istio-sidecar-injector")
+    mwc = the(default, "MutatingWebhookConfiguration", "istio-sidecar-injector")
     hooks = {hook["name"]: hook for hook in mwc["webhooks"]}
     assert list(hooks) == list(DEFAULT_INJECTOR_WEBHOOKS)
     for name, (ns_selector, obj_selector) in DEFAULT_INJECTOR_WEBHOOKS.items():
@@ -495,7 +489,7 @@ def test_mutating_webhook_settings() -> None:
         "sidecarInjectorWebhook": {"enableNamespacesByDefault": True, "reinvocationPolicy": "IfNeeded"},
         "istiodRemote": {"injectionURL": "https://istiod.example:15017/inject", "injectionCABundle": "Q0E="},
     })  # fmt: skip
-    hooks = {h["name"]: h for h in get(objs, "MutatingWebhookConfiguration", "istio-sidecar-injector")["webhooks"]}
+    hooks = {h["name"]: h for h in the(objs, "MutatingWebhookConfiguration", "istio-sidecar-injector")["webhooks"]}
     auto = hooks["auto.sidecar-injector.istio.io"]
     assert matchexprs(auto["namespaceSelector"]) == [
         ("istio-injection", "DoesNotExist", ()),
@@ -520,11 +514,11 @@ def test_mutating_webhook_settings() -> None:
 
 
 def mesh_of(objs: Objects, name: str = "istio") -> dict[str, Any]:
-    return yaml.safe_load(get(objs, "ConfigMap", name)["data"]["mesh"])
+    return yaml.safe_load(the(objs, "ConfigMap", name)["data"]["mesh"])
 
 
 def test_mesh_config_map(default: Objects) -> None:
-    cm = get(default, "ConfigMap", "istio")
+    cm = the(default, "ConfigMap", "istio")
     assert set(cm["data"]) == {"mesh", "meshNetworks"}
     assert yaml.safe_load(cm["data"]["meshNetworks"]) == {"networks": {}}
     assert mesh_of(default) == {
@@ -584,7 +578,7 @@ def test_mesh_config_conditional_keys() -> None:
         "tracing": ["x"]
     }
     assert "defaultProviders" not in mesh_of(render({"telemetry": {"enabled": False}}))
-    networks = get(render({"global": {"meshNetworks": {"net1": {"endpoints": []}}}}), "ConfigMap", "istio")
+    networks = the(render({"global": {"meshNetworks": {"net1": {"endpoints": []}}}}), "ConfigMap", "istio")
     assert yaml.safe_load(networks["data"]["meshNetworks"]) == {"networks": {"net1": {"endpoints": []}}}
 
 
@@ -596,7 +590,7 @@ def test_mesh_config_root_namespace_from_install_package_path_golden() -> None:
             "meshConfig": {"rootNamespace": "istio-control"},
         }
     )
-    assert container(get(objs, "Deployment", "istiod"))["image"] == "registry.istio.io/release/pilot:1.1.4"
+    assert container(the(objs, "Deployment", "istiod"))["image"] == "registry.istio.io/release/pilot:1.1.4"
     assert mesh_of(objs)["rootNamespace"] == "istio-control"
 
 
@@ -608,7 +602,7 @@ def injector_files() -> dict[str, str]:
 
 
 def test_sidecar_injector_config_map(default: Objects) -> None:
-    cm = get(default, "ConfigMap", "istio-sidecar-injector")
+    cm = the(default, "ConfigMap", "istio-sidecar-injector")
     assert set(cm["data"]) == {"values", "config"}
     values = json.loads(cm["data"]["values"])
     assert set(values) >= {"global", "sidecarInjectorWebhook", "revision", "pilot", "gateways"}
@@ -643,7 +637,7 @@ def test_sidecar_injector_user_templates() -> None:
     """§4 #11: defaultTemplates replaced, a user template appended after the built-ins."""
     extra = "spec:\n  containers:\n  - name: istio-proxy\n    volumeMounts:\n    - name: creds\n      mountPath: /c\n"
     webhook = {"defaultTemplates": ["sidecar", "credential-volume"], "templates": {"credential-volume": extra}}
-    cm = get(render({"sidecarInjectorWebhook": webhook}), "ConfigMap", "istio-sidecar-injector")
+    cm = the(render({"sidecarInjectorWebhook": webhook}), "ConfigMap", "istio-sidecar-injector")
     config = yaml.safe_load(cm["data"]["config"])
     assert config["defaultTemplates"] == ["sidecar", "credential-volume"]
     assert list(config["templates"]) == ["sidecar", "gateway", "credential-volume"]
@@ -652,7 +646,7 @@ def test_sidecar_injector_user_templates() -> None:
     assert values["sidecarInjectorWebhook"]["defaultTemplates"] == ["sidecar", "credential-volume"]
     assert values["sidecarInjectorWebhook"]["templates"] == {"credential-volume": extra}
     # A user template with a built-in's name replaces it in place.
-    cm = get(
+    cm = the(
         render({"sidecarInjectorWebhook": {"templates": {"gateway": "x: 1\n"}}}), "ConfigMap", "istio-sidecar-injector"
     )
     assert yaml.safe_load(cm["data"]["config"])["templates"]["gateway"] == "x: 1\n"
@@ -664,7 +658,7 @@ def test_sidecar_injector_user_templates() -> None:
 
 
 def test_values_config_map(default: Objects) -> None:
-    cm = get(default, "ConfigMap", "values")
+    cm = the(default, "ConfigMap", "values")
     assert set(cm["data"]) == {"original-values", "merged-values"}
     assert cm["metadata"]["annotations"]["kubernetes.io/description"]
     merged = json.loads(cm["data"]["merged-values"])
@@ -677,7 +671,7 @@ def test_values_config_map(default: Objects) -> None:
 
 
 def test_deployment_metadata_and_pod(default: Objects) -> None:
-    dep = get(default, "Deployment", "istiod")
+    dep = the(default, "Deployment", "istiod")
     spec = dep["spec"]
     assert "replicas" not in spec  # autoscaling owns the count
     assert spec["strategy"] == {"rollingUpdate": {"maxSurge": "100%", "maxUnavailable": "25%"}}
@@ -705,7 +699,7 @@ def test_deployment_metadata_and_pod(default: Objects) -> None:
 
 
 def test_deployment_container(default: Objects) -> None:
-    c = container(get(default, "Deployment", "istiod"))
+    c = container(the(default, "Deployment", "istiod"))
     assert c["image"] == "docker.io/istio/pilot:1.30.3"
     assert c["args"] == DEPLOYMENT_ARGS
     assert [(p["name"], p["containerPort"]) for p in c["ports"]] == CONTAINER_PORTS
@@ -724,7 +718,7 @@ def test_deployment_container(default: Objects) -> None:
 
 
 def test_deployment_env_order_and_values(default: Objects) -> None:
-    env = env_of(get(default, "Deployment", "istiod"))
+    env = env_of(the(default, "Deployment", "istiod"))
     actual = []
     for item in env:
         if "valueFrom" in item:
@@ -739,7 +733,7 @@ def test_deployment_env_order_and_values(default: Objects) -> None:
 
 
 def test_deployment_volumes_and_mounts(default: Objects) -> None:
-    dep = get(default, "Deployment", "istiod")
+    dep = the(default, "Deployment", "istiod")
     volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
     mounts = {m["name"]: m for m in container(dep)["volumeMounts"]}
     assert set(volumes) == set(VOLUMES) == set(mounts)
@@ -772,7 +766,7 @@ def test_deployment_values_driven_settings() -> None:
         {"pilot": pod_values, "global": {"priorityClassName": "high", "logAsJson": True, "imagePullPolicy": "Always"}}
     )
     assert_valid(objs)
-    dep = get(objs, "Deployment", "istiod")
+    dep = the(objs, "Deployment", "istiod")
     spec = dep["spec"]
     assert spec["replicas"] == 3
     assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": "30%"}
@@ -801,25 +795,25 @@ def test_deployment_values_driven_settings() -> None:
 
 def test_deployment_image() -> None:
     """§2.2.1: component hub/tag and the variant; a full image reference is used as is."""
-    dep = get(
+    dep = the(
         render({"global": {"variant": "distroless"}}, component={"hub": "component.pilot.hub", "tag": "2"}),
         "Deployment",
         "istiod",
     )
     assert container(dep)["image"] == "component.pilot.hub/pilot:2-distroless"
-    dep = get(render({"pilot": {"image": "example.com/istio/pilot:custom"}}), "Deployment", "istiod")
+    dep = the(render({"pilot": {"image": "example.com/istio/pilot:custom"}}), "Deployment", "istiod")
     assert container(dep)["image"] == "example.com/istio/pilot:custom"
 
 
 def test_resources_fall_back_to_global_defaults() -> None:
-    dep = get(
+    dep = the(
         render({"pilot": {"resources": {"requests": {"cpu": "", "memory": ""}, "limits": {}}}}), "Deployment", "istiod"
     )
     assert container(dep)["resources"] == {"requests": {"cpu": "10m"}}
     # Values maps merge: an unset memory keeps the chart's 2048Mi; an empty one is dropped.
-    dep = get(render({"pilot": {"resources": {"requests": {"cpu": "1"}}}}), "Deployment", "istiod")
+    dep = the(render({"pilot": {"resources": {"requests": {"cpu": "1"}}}}), "Deployment", "istiod")
     assert container(dep)["resources"] == {"requests": {"cpu": "1", "memory": "2048Mi"}}
-    dep = get(
+    dep = the(
         render({"pilot": {"resources": {"requests": {"cpu": "1", "memory": ""}, "limits": {"cpu": "2"}}}}),
         "Deployment",
         "istiod",
@@ -830,7 +824,7 @@ def test_resources_fall_back_to_global_defaults() -> None:
 def test_env_map_sorted_then_env_var_from() -> None:
     """§2.2.1 and §4 #13: pilot.env sorted by key after CA_TRUSTED_NODE_ACCOUNTS, then envVarFrom, then the rest."""
     var_from = [{"name": "FAKE_ENV_NAME", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]
-    dep = get(
+    dep = the(
         render(
             {"pilot": {"env": {"ZED": "z", "ALPHA": "true", "PILOT_ENABLE_AMBIENT": "true"}, "envVarFrom": var_from}}
         ),
@@ -843,7 +837,7 @@ def test_env_map_sorted_then_env_var_from() -> None:
     assert env_value(dep, "ALPHA") == "true"
     assert env_of(dep)[start + 3] == var_from[0]
     # A pilot.env entry replaces a fixed variable of the same name instead of duplicating it.
-    dep = get(render({"pilot": {"env": {"PILOT_ENABLE_ANALYSIS": "true"}}}), "Deployment", "istiod")
+    dep = the(render({"pilot": {"env": {"PILOT_ENABLE_ANALYSIS": "true"}}}), "Deployment", "istiod")
     assert env_names(dep).count("PILOT_ENABLE_ANALYSIS") == 1
     assert env_value(dep, "PILOT_ENABLE_ANALYSIS") == "true"
 
@@ -856,7 +850,7 @@ def test_optional_env_and_args() -> None:
                    "multiCluster": {"clusterName": "east"}, "platform": "openshift", "pilotCertProvider": "custom"},
     })  # fmt: skip
     assert_valid(objs)
-    dep = get(objs, "Deployment", "istiod")
+    dep = the(objs, "Deployment", "istiod")
     assert "--cniNamespace=istio-cni" in container(dep)["args"]
     names = env_names(dep)
     tail = [
@@ -882,7 +876,7 @@ def test_optional_env_and_args() -> None:
 
 
 def test_cluster_trust_bundle_projection() -> None:
-    dep = get(render({"pilot": {"env": {"ENABLE_CLUSTER_TRUST_BUNDLE_API": "true"}}}), "Deployment", "istiod")
+    dep = the(render({"pilot": {"env": {"ENABLE_CLUSTER_TRUST_BUNDLE_API": "true"}}}), "Deployment", "istiod")
     volume = next(v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "istio-csr-ca-configmap")
     [source] = volume["projected"]["sources"]
     assert set(source) == {"clusterTrustBundle"}
@@ -894,8 +888,8 @@ def test_component_namespace() -> None:
     for obj in objs:
         if obj["kind"] not in CLUSTER_SCOPED:
             assert obj["metadata"]["namespace"] == "istio-control", obj["kind"]
-    assert env_value(get(objs, "Deployment", "istiod"), "CA_TRUSTED_NODE_ACCOUNTS") == "istio-control/ztunnel"
-    mwc = get(objs, "MutatingWebhookConfiguration", "istio-sidecar-injector-istio-control")
+    assert env_value(the(objs, "Deployment", "istiod"), "CA_TRUSTED_NODE_ACCOUNTS") == "istio-control/ztunnel"
+    mwc = the(objs, "MutatingWebhookConfiguration", "istio-sidecar-injector-istio-control")
     assert {h["clientConfig"]["service"]["namespace"] for h in mwc["webhooks"]} == {"istio-control"}
     assert mesh_of(objs)["defaultConfig"]["discoveryAddress"] == "istiod.istio-control.svc:15012"
 
@@ -904,7 +898,7 @@ def test_component_namespace() -> None:
 
 
 def test_service(default: Objects) -> None:
-    svc = get(default, "Service", "istiod")
+    svc = the(default, "Service", "istiod")
     spec = svc["spec"]
     assert "type" not in spec  # ClusterIP, the field is not written
     assert [(p["name"], p["port"], p.get("targetPort", p["port"])) for p in spec["ports"]] == SERVICE_PORTS
@@ -921,7 +915,7 @@ def test_service(default: Objects) -> None:
             }
         }
     )
-    svc = get(objs, "Service", "istiod")
+    svc = the(objs, "Service", "istiod")
     assert svc["spec"]["ipFamilyPolicy"] == "PreferDualStack"
     assert svc["spec"]["ipFamilies"] == ["IPv4", "IPv6"]
     assert svc["spec"]["trafficDistribution"] == "PreferClose"
@@ -930,7 +924,7 @@ def test_service(default: Objects) -> None:
 
 
 def test_hpa(default: Objects) -> None:
-    hpa = get(default, "HorizontalPodAutoscaler", "istiod")["spec"]
+    hpa = the(default, "HorizontalPodAutoscaler", "istiod")["spec"]
     assert hpa["minReplicas"] == 1
     assert hpa["maxReplicas"] == 5
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "istiod"}
@@ -952,7 +946,7 @@ def test_hpa_memory_metric_and_behavior() -> None:
             }
         }
     )
-    hpa = get(objs, "HorizontalPodAutoscaler", "istiod")["spec"]
+    hpa = the(objs, "HorizontalPodAutoscaler", "istiod")["spec"]
     assert [(m["type"], m["resource"]["name"], m["resource"]["target"]) for m in hpa["metrics"]] == [
         ("Resource", "cpu", {"type": "Utilization", "averageUtilization": 90}),
         ("Resource", "memory", {"type": "Utilization", "averageUtilization": 90}),
@@ -965,13 +959,13 @@ def test_pdb_with_autoscale_min_2() -> None:
     """§2.2.8 and §4 #3/#8: min 2 renders the PDB (minAvailable 1, never a null), HPA min 2 / max 8."""
     objs = render({"pilot": {"autoscaleMin": 2, "autoscaleMax": 8}})
     assert_valid(objs)
-    pdb = get(objs, "PodDisruptionBudget", "istiod")
+    pdb = the(objs, "PodDisruptionBudget", "istiod")
     assert pdb["apiVersion"] == "policy/v1"
     assert pdb["metadata"]["namespace"] == NS
     assert pdb["spec"] == {"minAvailable": 1, "selector": {"matchLabels": {"app": "istiod", "istio": "pilot"}}}
-    hpa = get(objs, "HorizontalPodAutoscaler", "istiod")["spec"]
+    hpa = the(objs, "HorizontalPodAutoscaler", "istiod")["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 8)
-    pdb = get(
+    pdb = the(
         render(
             {"pilot": {"autoscaleMin": 2, "pdb": {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow"}}}
         ),
@@ -1004,7 +998,7 @@ def test_network_policy() -> None:
     assert ("NetworkPolicy", "istiod") not in ids(render())
     objs = render({"global": {"networkPolicy": {"enabled": True}}})
     assert_valid(objs)
-    spec = get(objs, "NetworkPolicy", "istiod")["spec"]
+    spec = the(objs, "NetworkPolicy", "istiod")["spec"]
     assert spec["podSelector"] == {"matchLabels": {"app": "istiod", "istio.io/rev": "default"}}
     assert spec["policyTypes"] == ["Ingress", "Egress"]
     ports = [[(p["protocol"], p["port"]) for p in rule["ports"]] for rule in spec["ingress"]]
@@ -1019,8 +1013,8 @@ def test_jwks_extra_root_ca() -> None:
     pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     objs = render({"pilot": {"jwksResolverExtraRootCA": pem}})
     assert_valid(objs)
-    assert get(objs, "ConfigMap", "pilot-jwks-extra-cacerts")["data"] == {"extra.pem": pem}
-    dep = get(objs, "Deployment", "istiod")
+    assert the(objs, "ConfigMap", "pilot-jwks-extra-cacerts")["data"] == {"extra.pem": pem}
+    dep = the(objs, "Deployment", "istiod")
     volume = next(v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "extracacerts")
     assert volume["configMap"]["name"] == "pilot-jwks-extra-cacerts"
     assert {"name": "extracacerts", "mountPath": "/cacerts"} in container(dep)["volumeMounts"]
@@ -1030,7 +1024,7 @@ def test_gateway_class_config_maps() -> None:
     classes = {"istio": {"service": {"spec": {"type": "ClusterIP"}}, "deployment": {"spec": {"replicas": 2}}}}
     objs = render({"gatewayClasses": classes})
     assert_valid(objs)
-    cm = get(objs, "ConfigMap", "istio-default-gatewayclass-istio")
+    cm = the(objs, "ConfigMap", "istio-default-gatewayclass-istio")
     assert cm["metadata"]["labels"]["gateway.istio.io/defaults-for-class"] == "istio"
     assert {kind: yaml.safe_load(text) for kind, text in cm["data"].items()} == classes["istio"]
     assert ("ConfigMap", "istio-canary-gatewayclass-istio") in ids(
@@ -1042,7 +1036,7 @@ def test_revision_tags() -> None:
     objs = render({"revisionTags": ["prod", "default"]}, revision="canary")
     assert_valid(objs)
     for tag in ("prod", "default"):
-        mwc = get(objs, "MutatingWebhookConfiguration", f"istio-revision-tag-{tag}")
+        mwc = the(objs, "MutatingWebhookConfiguration", f"istio-revision-tag-{tag}")
         assert mwc["metadata"]["labels"]["istio.io/tag"] == tag
         hooks = {h["name"]: h for h in mwc["webhooks"]}
         assert matchexprs(hooks["rev.namespace.sidecar-injector.istio.io"]["namespaceSelector"])[0] == (
@@ -1051,12 +1045,12 @@ def test_revision_tags() -> None:
             (tag,),
         )
         assert {h["clientConfig"]["service"]["name"] for h in hooks.values()} == {"istiod-canary"}
-        svc = get(objs, "Service", f"istiod-revision-tag-{tag}")
+        svc = the(objs, "Service", f"istiod-revision-tag-{tag}")
         assert svc["metadata"]["labels"]["istio.io/tag"] == tag
         assert svc["spec"]["selector"] == {"app": "istiod", "istio.io/rev": "canary"}
-    tagged = {h["name"] for h in get(objs, "MutatingWebhookConfiguration", "istio-revision-tag-default")["webhooks"]}
+    tagged = {h["name"] for h in the(objs, "MutatingWebhookConfiguration", "istio-revision-tag-default")["webhooks"]}
     assert {"namespace.sidecar-injector.istio.io", "object.sidecar-injector.istio.io"} <= tagged
-    prod = {h["name"] for h in get(objs, "MutatingWebhookConfiguration", "istio-revision-tag-prod")["webhooks"]}
+    prod = {h["name"] for h in the(objs, "MutatingWebhookConfiguration", "istio-revision-tag-prod")["webhooks"]}
     assert prod == {"rev.namespace.sidecar-injector.istio.io", "rev.object.sidecar-injector.istio.io"}
 
 
@@ -1088,7 +1082,7 @@ def test_revision_naming() -> None:
     }
     for obj in objs:
         assert obj["metadata"]["labels"]["istio.io/rev"] == "canary", obj["kind"]
-    dep = get(objs, "Deployment", "istiod-canary")
+    dep = the(objs, "Deployment", "istiod-canary")
     selector = {"app": "istiod", "istio.io/rev": "canary"}
     assert dep["spec"]["selector"] == {"matchLabels": selector}
     pod_labels = dep["spec"]["template"]["metadata"]["labels"]
@@ -1096,13 +1090,13 @@ def test_revision_naming() -> None:
     assert pod_labels["istio.io/rev"] == "canary"
     assert dep["spec"]["template"]["spec"]["serviceAccountName"] == "istiod-canary"
     assert env_value(dep, "REVISION") == "canary"
-    assert get(objs, "Service", "istiod-canary")["spec"]["selector"] == selector
-    assert get(objs, "HorizontalPodAutoscaler", "istiod-canary")["spec"]["scaleTargetRef"]["name"] == "istiod-canary"
-    assert get(objs, "RoleBinding", "istiod-canary")["subjects"][0]["name"] == "istiod-canary"
-    assert get(objs, "ClusterRoleBinding", "istiod-clusterrole-canary-istio-system")["subjects"][0]["name"] == (
+    assert the(objs, "Service", "istiod-canary")["spec"]["selector"] == selector
+    assert the(objs, "HorizontalPodAutoscaler", "istiod-canary")["spec"]["scaleTargetRef"]["name"] == "istiod-canary"
+    assert the(objs, "RoleBinding", "istiod-canary")["subjects"][0]["name"] == "istiod-canary"
+    assert the(objs, "ClusterRoleBinding", "istiod-clusterrole-canary-istio-system")["subjects"][0]["name"] == (
         "istiod-canary"
     )
-    hooks = get(objs, "MutatingWebhookConfiguration", "istio-sidecar-injector-canary")["webhooks"]
+    hooks = the(objs, "MutatingWebhookConfiguration", "istio-sidecar-injector-canary")["webhooks"]
     assert [h["name"] for h in hooks] == [
         "rev.namespace.sidecar-injector.istio.io",
         "rev.object.sidecar-injector.istio.io",
@@ -1110,13 +1104,13 @@ def test_revision_naming() -> None:
     assert matchexprs(hooks[0]["namespaceSelector"])[0] == ("istio.io/rev", "In", ("canary",))
     assert matchexprs(hooks[1]["objectSelector"])[1] == ("istio.io/rev", "In", ("canary",))
     assert {h["clientConfig"]["service"]["name"] for h in hooks} == {"istiod-canary"}
-    [vhook] = get(objs, "ValidatingWebhookConfiguration", "istio-validator-canary-istio-system")["webhooks"]
+    [vhook] = the(objs, "ValidatingWebhookConfiguration", "istio-validator-canary-istio-system")["webhooks"]
     assert vhook["clientConfig"]["service"]["name"] == "istiod-canary"
     assert matchexprs(vhook["objectSelector"]) == [("istio.io/rev", "In", ("canary",))]
     assert mesh_of(objs, "istio-canary")["defaultConfig"]["discoveryAddress"] == "istiod-canary.istio-system.svc:15012"
-    injector = get(objs, "ConfigMap", "istio-sidecar-injector-canary")
+    injector = the(objs, "ConfigMap", "istio-sidecar-injector-canary")
     assert json.loads(injector["data"]["values"])["revision"] == "canary"
-    pdb = get(render({"pilot": {"autoscaleMin": 2}}, revision="canary"), "PodDisruptionBudget", "istiod-canary")
+    pdb = the(render({"pilot": {"autoscaleMin": 2}}, revision="canary"), "PodDisruptionBudget", "istiod-canary")
     assert pdb["spec"]["selector"] == {"matchLabels": selector}
 
 
@@ -1127,7 +1121,7 @@ def test_stable_validation_policy() -> None:
     objs = render({"experimental": {"stableValidationPolicy": True}})
     assert_valid(objs)
     assert len(objs) == 19
-    policy = get(objs, "ValidatingAdmissionPolicy", "stable-channel-policy-istio-system.istio.io")
+    policy = the(objs, "ValidatingAdmissionPolicy", "stable-channel-policy-istio-system.istio.io")
     assert policy["apiVersion"] == "admissionregistration.k8s.io/v1"
     spec = policy["spec"]
     assert spec["failurePolicy"] == "Fail"
@@ -1141,7 +1135,7 @@ def test_stable_validation_policy() -> None:
     expressions = " ".join(v["expression"] for v in spec["validations"])
     for needle in ("EnvoyFilter", "WasmPlugin", "ProxyConfig", "Telemetry", "trustDomains", "notTrustDomains"):
         assert needle in expressions, needle
-    binding = get(objs, "ValidatingAdmissionPolicyBinding", "stable-channel-policy-binding-istio-system.istio.io")
+    binding = the(objs, "ValidatingAdmissionPolicyBinding", "stable-channel-policy-binding-istio-system.istio.io")
     assert binding["spec"] == {
         "policyName": "stable-channel-policy-istio-system.istio.io",
         "validationActions": ["Deny"],
@@ -1162,7 +1156,7 @@ def test_remote_object_set() -> None:
         ("ClusterRole", "istio-reader-clusterrole-istio-system"),
         ("ClusterRoleBinding", "istio-reader-clusterrole-istio-system"),
     }
-    table = rule_table(get(objs, "ClusterRole", "istio-reader-clusterrole-istio-system")["rules"])
+    table = rule_table(the(objs, "ClusterRole", "istio-reader-clusterrole-istio-system")["rules"])
     assert table[("", "configmaps")] >= {"create", "get", "list", "watch", "update"}
     for resource in ("mutatingwebhookconfigurations", "validatingwebhookconfigurations"):
         assert table[("admissionregistration.k8s.io", resource)] >= {"get", "list", "watch", "update"}
@@ -1174,10 +1168,10 @@ def test_remote_with_pilot_ip_address() -> None:
     )
     assert_valid(objs)
     assert len(objs) == 7
-    svc = get(objs, "Service", "istiod")
+    svc = the(objs, "Service", "istiod")
     assert "selector" not in svc["spec"]
     assert {p["port"] for p in svc["spec"]["ports"]} == {15012, 443}
-    slice_ = get(objs, "EndpointSlice", "istiod")
+    slice_ = the(objs, "EndpointSlice", "istiod")
     assert slice_["metadata"]["labels"]["kubernetes.io/service-name"] == "istiod"
     assert slice_["addressType"] == "IPv4"
     assert slice_["endpoints"] == [{"addresses": ["10.0.0.7"]}]
@@ -1187,7 +1181,7 @@ def test_remote_with_pilot_ip_address() -> None:
 def test_remote_with_pilot_host_name() -> None:
     objs = render({"global": {"remotePilotAddress": "istiod.example.com"}}, profile="remote")
     assert_valid(objs)
-    svc = get(objs, "Service", "istiod")
+    svc = the(objs, "Service", "istiod")
     assert svc["spec"]["type"] == "ExternalName"
     assert svc["spec"]["externalName"] == "istiod.example.com"
     assert not [o for o in objs if o["kind"] == "EndpointSlice"]
@@ -1238,7 +1232,7 @@ def test_profiles(profile: str, count: int) -> None:
 
 def test_demo_profile() -> None:
     objs = render(profile="demo")
-    dep = get(objs, "Deployment", "istiod")
+    dep = the(objs, "Deployment", "istiod")
     assert dep["spec"]["replicas"] == 1
     assert ("HorizontalPodAutoscaler", "istiod") not in ids(objs)
     assert env_value(dep, "PILOT_TRACE_SAMPLING") == "100"
@@ -1250,14 +1244,14 @@ def test_demo_profile() -> None:
 
 def test_ambient_and_openshift_profiles() -> None:
     objs = render(profile="ambient")
-    dep = get(objs, "Deployment", "istiod")
+    dep = the(objs, "Deployment", "istiod")
     assert container(dep)["image"].endswith("-distroless")
     assert env_value(dep, "PILOT_ENABLE_AMBIENT") == "true"
     mesh = mesh_of(objs)
     assert mesh["defaultConfig"]["image"] == {"imageType": "distroless"}
     assert mesh["defaultConfig"]["proxyMetadata"] == {"ISTIO_META_ENABLE_HBONE": "true"}
     assert mesh["serviceScopeConfigs"][0]["scope"] == "GLOBAL"
-    dep = get(render(profile="openshift"), "Deployment", "istiod")
+    dep = the(render(profile="openshift"), "Deployment", "istiod")
     assert container(dep)["terminationMessagePolicy"] == "FallbackToLogsOnError"
     assert env_value(dep, "CA_TRUSTED_NODE_ACCOUNTS") == "kube-system/ztunnel"
     assert env_value(dep, "PLATFORM") == "openshift"
@@ -1280,7 +1274,7 @@ def test_k8s_settings() -> None:
     }
     objs = render(component={"k8s": k8s})
     assert_valid(objs)
-    dep = get(objs, "Deployment", "istiod")
+    dep = the(objs, "Deployment", "istiod")
     pod_name = next(e for e in env_of(dep) if e["name"] == "POD_NAME")
     assert pod_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.myName"
     assert env_names(dep).count("POD_NAME") == 1
@@ -1289,14 +1283,14 @@ def test_k8s_settings() -> None:
     assert (probe["initialDelaySeconds"], probe["periodSeconds"], probe["timeoutSeconds"]) == (555, 3, 5)
     assert container(dep)["resources"] == {"requests": {"cpu": "500m", "memory": "999Mi"}}
     assert dep["spec"]["template"]["spec"]["nodeSelector"] == {"master": "true"}
-    assert get(objs, "HorizontalPodAutoscaler", "istiod")["spec"]["maxReplicas"] == 333
+    assert the(objs, "HorizontalPodAutoscaler", "istiod")["spec"]["maxReplicas"] == 333
 
 
 def test_k8s_hpa_min_and_pdb() -> None:
     """§4 #8: hpaSpec.minReplicas 2 renders the PDB; the user's maxUnavailable replaces minAvailable (no null)."""
     objs = render(component={"k8s": {"hpaSpec": {"minReplicas": 2}, "podDisruptionBudget": {"maxUnavailable": 1}}})
     assert_valid(objs)
-    assert get(objs, "HorizontalPodAutoscaler", "istiod")["spec"]["minReplicas"] == 2
-    pdb = get(objs, "PodDisruptionBudget", "istiod")["spec"]
+    assert the(objs, "HorizontalPodAutoscaler", "istiod")["spec"]["minReplicas"] == 2
+    pdb = the(objs, "PodDisruptionBudget", "istiod")["spec"]
     assert pdb["maxUnavailable"] == 1
     assert "minAvailable" not in pdb
