@@ -201,7 +201,7 @@ class Lifecycles:
 def _names_changed(crd: dict[str, Any]) -> bool:
     accepted = (crd.get("status") or {}).get("acceptedNames") or {}
     names = crd.get("spec", {}).get("names") or {}
-    return bool(accepted) and {k: v for k, v in names.items()} != {k: v for k, v in accepted.items()}
+    return bool(accepted) and names != accepted
 
 
 def _delete_quietly(c: Cluster, rt: resources.ResourceType, obj: dict[str, Any]) -> None:
