@@ -113,6 +113,11 @@ def quote(value: Any) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def str_map(mapping: Mapping[str, Any]) -> str:
+    """A flow-style YAML map with every key and value double-quoted as strings (labels, annotations, selectors)."""
+    return "{" + ", ".join(f"{quote(key)}: {quote(value)}" for key, value in mapping.items()) + "}"
+
+
 def make_image(values: Mapping[str, Any]) -> Any:
     """Build the ``image()`` helper bound to a component's values (defaults from ``values.global``)."""
     glob = values.get("global") or {}
@@ -177,6 +182,7 @@ def _environment(root: str) -> jinja2.Environment:
     env.filters["toyaml"] = to_yaml
     env.filters["quote"] = quote
     env.globals["merge"] = deep_merge
+    env.globals["str_map"] = str_map
     return env
 
 
