@@ -33,12 +33,15 @@ KubeconfigOpt = Annotated[
     typer.Option(
         "--kubeconfig",
         "-c",
+        metavar="PATH",
         envvar="KUBECONFIG",
         help="Kubeconfig file(s), colon-separated.",
         show_default=False,
     ),
 ]
-ContextOpt = Annotated[str | None, typer.Option("--context", help="Kubeconfig context to use.", show_default=False)]
+ContextOpt = Annotated[
+    str | None, typer.Option("--context", metavar="NAME", help="Kubeconfig context to use.", show_default=False)
+]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr (repeatable).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and warnings on stderr.")]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")]
@@ -157,6 +160,11 @@ def run(argv: Sequence[str]) -> int:
     command_obj = typer.main.get_command(app)
     try:
         result = command_obj.main(args=list(argv), prog_name="meshctl", standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        # A bare `meshctl` (or command group) asks what there is: the help, on stdout, and success.
+        if exc.ctx is not None:
+            env.write_data(exc.ctx.get_help())
+        return errors.ExitCode.OK
     except click_exceptions.UsageError as exc:
         env.stderr.write(_usage_message(exc))
         return errors.ExitCode.USAGE

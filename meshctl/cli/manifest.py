@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 
 from meshctl.cli import app as cli_app
-from meshctl.cli import output
-from meshctl.cli import profile as profile_cli
+from meshctl.cli import options, output
 
 manifest_app = typer.Typer(
     name="manifest",
@@ -25,16 +24,17 @@ manifest_app = typer.Typer(
 
 
 def generate(
-    filename: profile_cli.FilenameOpt = None,
-    set_: profile_cli.SetOpt = None,
-    revision: profile_cli.RevisionOpt = None,
-    manifests: profile_cli.ManifestsOpt = None,
-    force: profile_cli.ForceOpt = False,
+    filename: options.FilenameOpt = None,
+    set_: options.SetOpt = None,
+    revision: options.RevisionOpt = None,
+    manifests: options.ManifestsOpt = None,
+    force: options.ForceOpt = False,
     output_path: Annotated[
         str | None,
         typer.Option(
             "--output",
             "-o",
+            metavar="PATH",
             help="Write to FILE.yaml, or to a directory: one file per component plus kustomization.yaml.",
             show_default=False,
         ),
@@ -43,6 +43,7 @@ def generate(
         list[str] | None,
         typer.Option(
             "--component",
+            metavar="NAME",
             help="Only this component, e.g. Pilot (repeatable, or comma-separated).",
             show_default=False,
         ),
@@ -61,8 +62,8 @@ def generate(
     if component:
         names = [part for value in component for part in value.split(",") if part.strip()]
         wanted = [component_table.resolve_label(name) for name in names]
-    config = profile_cli.build_config(
-        profile_cli.config_input(files=filename, sets=set_, manifests=manifests, revision=revision, force=force)
+    config = options.build_config(
+        options.config_input(files=filename, sets=set_, manifests=manifests, revision=revision, force=force)
     )
     result = pipeline.render(config, components=wanted)
     for warning in result.warnings:

@@ -110,7 +110,7 @@ def format_data(data: Any, fmt: str, expr: str | None = None) -> str:
 
 
 def _jsonpath_values(data: Any, expr: str) -> list[Any]:
-    from jsonpath_ng.ext import parse  # lazily: only -o jsonpath pays for it
+    from jsonpath_ng.ext.parser import parse  # lazily: only -o jsonpath pays for it
 
     text = expr.strip()
     # kubectl writes expressions in braces ({.spec.hub}); jsonpath-ng wants the bare path ($.spec.hub).

@@ -1,7 +1,6 @@
 """The `profile` command group: list, dump, diff and schema (``config.md`` §6).
 
-The option types for the install-style inputs (``-f``, ``--set``, ``-d``, ``-r``, ``--force``) are defined here
-once; other command groups import them. Configuration modules are imported inside the commands, so
+The option types come from :mod:`meshctl.cli.options`; configuration modules are imported inside the commands, so
 ``meshctl --help`` pays nothing for them.
 """
 
@@ -14,67 +13,7 @@ import typer
 
 from meshctl.cli import app as cli_app
 from meshctl.cli import output
-
-FilenameOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--filename",
-        "-f",
-        help="IstioOperator file to layer over the profile (repeatable; '-' = stdin, only last).",
-        show_default=False,
-    ),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        "-s",
-        help="PATH=VALUE override applied to the merged configuration (repeatable; commas do not separate).",
-        show_default=False,
-    ),
-]
-ManifestsOpt = Annotated[
-    str | None,
-    typer.Option("--manifests", "-d", help="Use profiles and templates from DIR.", show_default=False),
-]
-RevisionOpt = Annotated[
-    str | None,
-    typer.Option("--revision", "-r", help="Control plane revision (= --set revision=REV).", show_default=False),
-]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Validation errors become warnings.")]
-
-
-def config_input(
-    *,
-    files: list[str] | None,
-    sets: list[str] | None,
-    manifests: str | None = None,
-    revision: str | None = None,
-    force: bool = False,
-    profile: str | None = None,
-) -> Any:
-    """A :class:`meshctl.config.layering.ConfigInput` from the common options."""
-    from meshctl.config import layering
-
-    return layering.ConfigInput(
-        files=tuple(files or ()),
-        sets=tuple(sets or ()),
-        profile=profile,
-        manifests=manifests,
-        revision=revision,
-        force=force,
-    )
-
-
-def build_config(inp: Any) -> Any:
-    """Layer, translate and validate; print the warnings on stderr; return the effective configuration."""
-    from meshctl.config import layering
-
-    config = layering.build_effective_config(inp, stdin=output.ENV.stdin)
-    for warning in config.warnings:
-        output.ENV.warn(warning)
-    return config
-
+from meshctl.cli.options import FilenameOpt, ForceOpt, ManifestsOpt, RevisionOpt, SetOpt, build_config, config_input
 
 profile_app = typer.Typer(
     name="profile",
@@ -91,7 +30,9 @@ def list_profiles(
     manifests: ManifestsOpt = None,
     output_format: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="yaml or json (default: one name per line).", show_default=False),
+        typer.Option(
+            "--output", "-o", metavar="FORMAT", help="yaml or json (default: one name per line).", show_default=False
+        ),
     ] = None,
 ) -> None:
     """List the available profiles (built-in, or those in --manifests DIR/profiles)."""
@@ -109,19 +50,28 @@ def list_profiles(
 @cli_app.command
 def dump(
     profile: Annotated[
-        str | None, typer.Argument(help="Profile to start from (--set profile=X wins over it).", show_default=False)
+        str | None,
+        typer.Argument(
+            metavar="PROFILE", help="Profile to start from (--set profile=X wins over it).", show_default=False
+        ),
     ] = None,
     filename: FilenameOpt = None,
     set_: SetOpt = None,
     config_path: Annotated[
         str | None,
         typer.Option(
-            "--config-path", "-p", help="Print only this subtree (path grammar of --set).", show_default=False
+            "--config-path",
+            "-p",
+            metavar="PATH",
+            help="Print only this subtree (path grammar of --set).",
+            show_default=False,
         ),
     ] = None,
     output_format: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="yaml (default), json, flags or jsonpath=EXPR.", show_default=False),
+        typer.Option(
+            "--output", "-o", metavar="FORMAT", help="yaml (default), json, flags or jsonpath=EXPR.", show_default=False
+        ),
     ] = None,
     manifests: ManifestsOpt = None,
     revision: RevisionOpt = None,
@@ -172,7 +122,7 @@ def diff(
         raise errors.UsageError("standard input can be read once: only one of A and B may be '-'")
     dumps = [yamlio.dump_yaml(build_config(_diff_input(arg, manifests)).iop) for arg in (first, second)]
     if dumps[0] == dumps[1]:
-        output.ENV.write_data("Profiles are identical")
+        output.ENV.note("Profiles are identical")
         return 0
     lines = list(
         difflib.unified_diff(
@@ -200,7 +150,7 @@ def _colour(line: str) -> str:
 @cli_app.command
 def show_schema(
     output_format: Annotated[
-        str | None, typer.Option("--output", "-o", help="json (default) or yaml.", show_default=False)
+        str | None, typer.Option("--output", "-o", metavar="FORMAT", help="json (default) or yaml.", show_default=False)
     ] = None,
 ) -> None:
     """Print the JSON Schema of the IstioOperator document (for editors and CI linting)."""

@@ -19,7 +19,7 @@ def client_version_info() -> dict[str, Any]:
 def version(
     short: Annotated[bool, typer.Option("--short", help="Print only the Istio version meshctl installs.")] = False,
     output_format: Annotated[
-        str | None, typer.Option("--output", "-o", help="Output format: yaml, json or jsonpath=EXPR.")
+        str | None, typer.Option("--output", "-o", metavar="FORMAT", help="Output format: yaml, json or jsonpath=EXPR.")
     ] = None,
 ) -> None:
     """Print the client version: the Istio version meshctl installs and meshctl's own version."""

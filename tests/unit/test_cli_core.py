@@ -127,3 +127,60 @@ def test_internal_errors_exit_70_and_traceback_only_on_request(monkeypatch: pyte
     assert traced.stderr.splitlines()[0] == "error: internal error: RuntimeError: kaboom"
     assert "Traceback (most recent call last)" in traced.stderr
     assert traced.stderr.rstrip().endswith("RuntimeError: kaboom")
+
+
+@pytest.mark.parametrize("args", [(), ("profile",), ("manifest",)])
+def test_bare_command_prints_help_on_stdout_and_succeeds(args: tuple[str, ...]) -> None:
+    result = run_cli(*args)
+    assert result.stdout.startswith(f"Usage: meshctl {' '.join(args)}".rstrip() + " [OPTIONS] COMMAND")
+    assert "Commands:" in result.stdout
+    assert result.stderr == ""
+
+
+def _every_command_path() -> list[tuple[str, ...]]:
+    import typer
+
+    from meshctl.cli import app
+
+    paths: list[tuple[str, ...]] = []
+
+    def walk(command: object, path: tuple[str, ...]) -> None:
+        paths.append(path)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app.app), ())
+    return paths
+
+
+@pytest.mark.parametrize("path", _every_command_path(), ids=lambda p: " ".join(p) or "meshctl")
+def test_every_option_names_what_its_value_is(path: tuple[str, ...]) -> None:
+    """No option shows a type placeholder such as <str>: each says FILE, DIR, PATH=VALUE, REV, FORMAT, ..."""
+    text = run_cli(*path, "--help").stdout
+    assert "<str>" not in text, text
+    assert "<int>" not in text, text
+    assert "Usage: meshctl" in text
+
+
+def test_no_command_module_imports_another() -> None:
+    """Command modules share code through cli.options, cli.output and ops, never through each other."""
+    import ast
+    from pathlib import Path
+
+    import meshctl.cli
+
+    cli_dir = Path(meshctl.cli.__file__).parent
+    shared = {"__init__", "app", "output", "options"}
+    commands = {p.stem for p in cli_dir.glob("*.py")} - shared
+    assert {"profile", "manifest", "version"} <= commands
+    for name in sorted(commands):
+        tree = ast.parse((cli_dir / f"{name}.py").read_text())
+        imported: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "meshctl.cli":
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("meshctl.cli."):
+                imported.add((node.module or "").split(".")[2])
+            elif isinstance(node, ast.Import):
+                imported.update(a.name.split(".")[2] for a in node.names if a.name.startswith("meshctl.cli."))
+        assert not (imported & (commands - {name})), f"cli/{name}.py imports {imported & commands}"

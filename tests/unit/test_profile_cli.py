@@ -131,12 +131,14 @@ def test_profile_diff() -> None:
     assert "-  profile: default\n+  profile: demo\n" in result.stdout
     assert "\x1b[" not in result.stdout
     same = run_cli("profile", "diff", "default", "default")
-    assert same.stdout == "Profiles are identical\n"
+    assert same.stdout == ""  # data only on stdout: "identical" is a message, said on stderr
+    assert same.stderr == "Profiles are identical\n"
 
 
 def test_profile_diff_files_and_stdin(tmp_path: Path) -> None:
     file = write(tmp_path, "mine.yaml", "spec:\n  profile: demo\n")
-    assert run_cli("profile", "diff", "demo", file).stdout == "Profiles are identical\n"
+    identical = run_cli("profile", "diff", "demo", file)
+    assert (identical.stdout, identical.stderr) == ("", "Profiles are identical\n")
     result = run_cli("profile", "diff", "-", "minimal", stdin="spec:\n  profile: default\n", expect=1)
     assert result.stdout.startswith("--- -\n+++ minimal\n")
 
