@@ -1,8 +1,25 @@
-"""Developer sessions. CI runs `nox --no-venv` (lint, typecheck, tests) after `pip install -e '.[test]'`."""
+"""Developer sessions. CI runs `nox --no-venv` (lint, typecheck, tests) after the README's install command.
+
+Every session works both ways: with `--no-venv` it uses the current environment as it is (the README's test
+command installed everything); without it, nox builds the session's venv and installs the project with its test
+extra, pinned by `.ci/constraints.txt`, so `nox -s bench` works on a fresh checkout as written.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
+import nox.virtualenv
+
+CONSTRAINTS = str(Path(__file__).parent / ".ci" / "constraints.txt")
+
+
+def _install_project(session: nox.Session) -> None:
+    """Install the project and its pinned test dependencies into the session's own venv (none with --no-venv)."""
+    if isinstance(session.virtualenv, nox.virtualenv.PassthroughEnv):
+        return
+    session.install("-c", CONSTRAINTS, "-e", ".[test]")
 
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -11,6 +28,7 @@ nox.options.reuse_existing_virtualenvs = True
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format check) and the import contracts."""
+    _install_project(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
@@ -19,20 +37,27 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on meshctl/."""
+    _install_project(session)
     session.run("mypy")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite under coverage (e2e tests skip without Docker and kind)."""
+    _install_project(session)
     session.run("coverage", "erase")
-    session.run("coverage", "run", "-m", "pytest", *session.posargs)
-    session.run("coverage", "report")  # the floor is [tool.coverage.report] fail_under in pyproject.toml
+    # The report runs even when a test fails, so the coverage figure is always printed. Exit 5 (nothing
+    # collected) fails the session like any other non-zero status: a suite that found no tests tested nothing.
+    try:
+        session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    finally:
+        session.run("coverage", "report")  # the floor is [tool.coverage.report] fail_under in pyproject.toml
 
 
 @nox.session
 def e2e(session: nox.Session) -> None:
     """End-to-end tests on a kind cluster; they skip with the reason when Docker or kind is unavailable."""
+    _install_project(session)
     session.run("pytest", "-m", "e2e", "-rs", "tests/e2e", *session.posargs)
 
 
@@ -42,6 +67,7 @@ def bench(session: nox.Session) -> None:
 
     Figures are medians and side-by-side ratios; they are reported in docs/performance.md, never asserted in tests.
     """
+    _install_project(session)
     session.run("python", "-m", "tests.bench.startup_bench", *session.posargs)
     session.run("python", "-m", "tests.bench.render_bench", *session.posargs)
     session.run("python", "-m", "tests.bench.apiserver_bench", *session.posargs)
@@ -50,4 +76,5 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Check the documentation: relative links resolve, every command group has its page."""
+    _install_project(session)
     session.run("pytest", "-q", "tests/unit/test_docs.py")

@@ -1,7 +1,8 @@
 """The wheel carries profiles/ and manifests/: build it, install it into a fresh virtual environment, run it.
 
-Nothing is downloaded: the wheel is built without build isolation (hatchling comes from the test extra) and
-installed with ``--no-deps`` into a venv that sees the system site-packages for the runtime dependencies.
+The wheel is built without build isolation (hatchling comes from the test extra). The venv does not see the
+interpreter's site-packages: the wheel and its runtime dependencies, pinned by ``.ci/constraints.txt``, are
+installed into it by pip (from pip's cache when warm, else from PyPI), exactly as a user's ``pip install`` would.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env["PIP_NO_INDEX"] = "1"
     proc = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False, env=env)
     assert proc.returncode == 0, f"{' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
@@ -35,9 +35,12 @@ def test_wheel_installs_and_runs_without_the_checkout(tmp_path: Path) -> None:
     assert len(wheels) == 1
 
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    _run(python, "-m", "pip", "install", "--no-deps", wheels[0], cwd=tmp_path)
+    _run(python, "-m", "pip", "install", "-q", "-c", ROOT / ".ci" / "constraints.txt", wheels[0], cwd=tmp_path)
+    # nothing leaks in from the interpreter that runs the tests: its site-packages are not on the venv's path
+    paths = _run(python, "-c", "import sys; print('\\n'.join(sys.path))", cwd=tmp_path).stdout.splitlines()
+    assert not [p for p in paths if p.endswith("site-packages") and not p.startswith(str(env_dir))], paths
 
     where = _run(
         python,
