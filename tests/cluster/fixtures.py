@@ -1,0 +1,285 @@
+"""pytest fixtures for the real control plane (register with `pytest_plugins` in tests/conftest.py).
+
+- `real_cluster` (session): one `RealCluster` with 2 KWOK nodes and a `FaultProxy` in front of it, built and
+  started on first use. Skipped, with the reason, when `go` is missing or the build fails; where `go` is present and
+  `CI=true`, a failed build fails the run instead.
+- `realcluster` (per test): a `ClusterTest` — the session's cluster after the reset rule below, with a namespace of
+  its own. `kubeconfig_path` goes through the fault proxy (admin token), so `requests` and `faults` work as on the
+  test API server; `direct_kubeconfig_path` goes straight to kube-apiserver.
+- `cluster_backend` (per test, parametrised "apiserver" / "real"): a `Backend` with the same surface on both —
+  `kubeconfig_path`, `requests`, `faults`, `objects` (get/list/names), `namespace`, `kubectl(...)`.
+
+Reset rule (the cluster is shared by the session):
+- each test gets a fresh namespace (`ClusterTest.namespace`, labelled `meshctl.test/test=<id>`), deleted after it;
+- objects a test creates at cluster scope (namespaces, CRDs, cluster roles and bindings, webhook configurations,
+  admission policies, priority/storage/ingress classes, persistent volumes) — found by comparing with the list
+  taken before the test, and anything labelled `meshctl.test/test=<id>` — are deleted after it, and the fixture
+  waits until they are gone, so the next test may create the same names (`istio-system`);
+- faults are cleared, hangs released, the proxy brought back up and its request log emptied before each test.
+Nodes, kube-system and the objects the control plane made at start are never touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import pathlib
+import re
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import pytest
+
+from tests.apiserver.faults import Faults
+from tests.apiserver.kubectl import Kubectl
+from tests.apiserver.requestlog import RequestLog
+from tests.apiserver.server import ApiServer
+from tests.cluster import build, controlplane, faultproxy, rest
+
+TEST_LABEL = "meshctl.test/test"
+RESET_RESOURCES = (
+    "namespaces",
+    "customresourcedefinitions",
+    "clusterroles",
+    "clusterrolebindings",
+    "mutatingwebhookconfigurations",
+    "validatingwebhookconfigurations",
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+    "mutatingadmissionpolicies",
+    "mutatingadmissionpolicybindings",
+    "priorityclasses",
+    "storageclasses",
+    "ingressclasses",
+    "persistentvolumes",
+)
+_KEEP_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+_RESET_TIMEOUT = 120.0
+_counter = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "realcluster: runs against the real control plane (tests/cluster); needs `go` to build it"
+    )
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _progress(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Build and start-up progress on the terminal, past pytest's output capture."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def say(line: str) -> None:
+        if capture is None:
+            print(f"[tests.cluster] {line}", file=sys.stderr, flush=True)
+            return
+        with capture.global_and_fixture_disabled():
+            print(f"[tests.cluster] {line}", file=sys.stderr, flush=True)
+
+    return say
+
+
+@dataclasses.dataclass
+class SessionCluster:
+    cluster: controlplane.RealCluster
+    proxy: faultproxy.FaultProxy
+
+
+@pytest.fixture(scope="session")
+def real_cluster(request: pytest.FixtureRequest) -> Iterator[SessionCluster]:
+    """The session's control plane and fault proxy (see the module docstring)."""
+    if build.find_go() is None:
+        pytest.skip("the real-cluster tests need the `go` command (Go 1.26) to build kube-apiserver & co: not found")
+    say = _progress(request)
+    try:
+        binaries = build.ensure_binaries(say)
+    except build.BuildError as exc:
+        if _in_ci():
+            pytest.fail(f"`go` is installed but building the control plane failed (CI=true): {exc}")
+        pytest.skip(f"building the control plane failed: {exc}")
+    with (
+        controlplane.RealCluster(nodes=2, binaries=binaries, progress=say) as cluster,
+        faultproxy.FaultProxy(cluster) as proxy,
+    ):
+        yield SessionCluster(cluster, proxy)
+        violations = cluster.audit.violations
+    assert not violations, "the control plane used addresses beyond 127.0.0.0/8:\n" + "\n".join(map(str, violations))
+
+
+@dataclasses.dataclass
+class ClusterTest:
+    """One test's view of the shared real cluster."""
+
+    cluster: controlplane.RealCluster
+    proxy: faultproxy.FaultProxy
+    test_id: str
+    namespace: str
+    tmp_path: pathlib.Path
+    kubeconfig_path: pathlib.Path  # through the fault proxy, admin, default namespace = `namespace`
+    direct_kubeconfig_path: pathlib.Path  # straight to kube-apiserver, admin
+
+    name = "real"
+
+    @property
+    def requests(self) -> RequestLog:
+        return self.proxy.requests
+
+    @property
+    def faults(self) -> Faults:
+        return self.proxy.faults
+
+    @property
+    def objects(self) -> rest.Rest:
+        """Admin REST client straight to kube-apiserver (not logged, no faults): get/list/names/create/apply/delete."""
+        return self.cluster.admin
+
+    @property
+    def label(self) -> dict[str, str]:
+        """Put this on cluster-scoped objects the test creates by other means, to have them removed after it."""
+        return {TEST_LABEL: self.test_id}
+
+    def kubectl(self, *args: str, check: bool = True) -> Any:
+        """The real kubectl through the fault proxy (admin)."""
+        return Kubectl(cast(ApiServer, self), self.tmp_path)(*args, check=check)
+
+    def restricted_user(
+        self, rules: list[dict[str, Any]], user: str | None = None, *, through_proxy: bool = True
+    ) -> pathlib.Path:
+        """A kubeconfig for a user bound (RoleBinding) to a Role with `rules` in this test's namespace, and nothing
+        else: its other requests get kube-apiserver's own 403. Through the fault proxy (bearer token; the proxy
+        impersonates the user) or straight to kube-apiserver (a client certificate)."""
+        user = user or f"restricted-{self.test_id}"
+        admin = self.cluster.admin
+        role = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": user, "namespace": self.namespace},
+            "rules": rules,
+        }
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": user, "namespace": self.namespace},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": user},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        }
+        admin.create("roles", role, self.namespace)
+        admin.create("rolebindings", binding, self.namespace)
+        path = self.tmp_path / f"{user}.kubeconfig"
+        if through_proxy:
+            if user not in {u for u, _ in self.proxy._users.values()}:
+                self.proxy.add_user(user)
+            return self.proxy.write_kubeconfig(path, user, namespace=self.namespace)
+        return self.cluster.write_kubeconfig(path, user, namespace=self.namespace)
+
+
+def _test_id(nodeid: str) -> str:
+    name = nodeid.rsplit("::", 1)[-1].lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", name).strip("-")[:40].strip("-")
+    return f"{slug}-{next(_counter)}"
+
+
+def _served(admin: rest.Rest, resource: str) -> bool:
+    try:
+        admin.collection(resource)
+    except KeyError:
+        return False
+    return True
+
+
+def _cluster_scoped(admin: rest.Rest) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for resource in RESET_RESOURCES:
+        if _served(admin, resource):
+            found.update((resource, name) for name in admin.names(resource))
+    return found
+
+
+def _reset(admin: rest.Rest, before: set[tuple[str, str]], test_id: str) -> None:
+    """Delete what the test left at cluster scope (and its namespaces), and wait until it is gone."""
+    doomed = {
+        (resource, name)
+        for resource, name in _cluster_scoped(admin) - before
+        if not name.startswith("system:") and not (resource == "namespaces" and name in _KEEP_NAMESPACES)
+    }
+    for resource in RESET_RESOURCES:
+        if _served(admin, resource):
+            for item in admin.list(resource, label_selector=f"{TEST_LABEL}={test_id}"):
+                doomed.add((resource, item["metadata"]["name"]))
+    for resource, name in sorted(doomed):
+        admin.delete(resource, name)
+    rest.poll(
+        lambda: all(admin.get(resource, name) is None for resource, name in doomed),
+        _RESET_TIMEOUT,
+        f"the objects of test {test_id} to be deleted ({len(doomed)})",
+        interval=0.2,
+    )
+
+
+@pytest.fixture
+def realcluster(
+    real_cluster: SessionCluster, request: pytest.FixtureRequest, tmp_path: pathlib.Path
+) -> Iterator[ClusterTest]:
+    """The shared real cluster for one test, reset before and after as the module docstring says."""
+    cluster, proxy = real_cluster.cluster, real_cluster.proxy
+    cluster.check()
+    admin = cluster.admin
+    proxy.faults.clear()
+    proxy.up()
+    test_id = _test_id(request.node.nodeid)
+    before = _cluster_scoped(admin)
+    namespace = f"t-{test_id}"[:63].rstrip("-")
+    admin.create(
+        "namespaces",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {TEST_LABEL: test_id}}},
+    )
+    proxy.requests.clear()
+    context = ClusterTest(
+        cluster=cluster,
+        proxy=proxy,
+        test_id=test_id,
+        namespace=namespace,
+        tmp_path=tmp_path,
+        kubeconfig_path=proxy.write_kubeconfig(tmp_path / "kubeconfig", namespace=namespace),
+        direct_kubeconfig_path=cluster.write_kubeconfig(tmp_path / "direct.kubeconfig", namespace=namespace),
+    )
+    try:
+        yield context
+    finally:
+        proxy.faults.clear()
+        proxy.up()
+        _reset(admin, before, test_id)
+        cluster.check()
+
+
+@dataclasses.dataclass
+class Backend:
+    """What an integration test needs from either backend."""
+
+    name: str  # "apiserver" or "real"
+    kubeconfig_path: pathlib.Path
+    requests: RequestLog
+    faults: Faults
+    objects: Any  # get(resource, name, namespace="") / list(resource, namespace=None) / names(...)
+    namespace: str
+    tmp_path: pathlib.Path
+
+    def kubectl(self, *args: str, check: bool = True) -> Any:
+        return Kubectl(cast(ApiServer, self), self.tmp_path)(*args, check=check)
+
+
+@pytest.fixture(params=["apiserver", pytest.param("real", marks=pytest.mark.realcluster)])
+def cluster_backend(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Backend:
+    """Runs the test against the test API server and against the real control plane."""
+    if request.param == "apiserver":
+        api: ApiServer = request.getfixturevalue("apiserver")
+        namespace = "test"
+        api.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        return Backend("apiserver", api.kubeconfig_path, api.requests, api.faults, api.objects, namespace, tmp_path)
+    real: ClusterTest = request.getfixturevalue("realcluster")
+    return Backend("real", real.kubeconfig_path, real.requests, real.faults, real.objects, real.namespace, tmp_path)
