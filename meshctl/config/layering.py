@@ -12,7 +12,8 @@
    values the files and ``--set`` changed (the user's own values win);
 6. validation (errors all at once; ``--force`` makes them warnings), then ``unvalidatedValues``.
 
-Merge rules: maps merge key by key; lists and scalars in the overlay replace; an explicit ``null`` removes the key.
+Merge rules (:mod:`meshctl.config.merging`, one configured ``deepmerge`` merger): maps merge key by key; lists and
+scalars in the overlay replace; an explicit ``null`` removes the key.
 
 :class:`EffectiveConfig` is what ``meshctl.render`` reads; :class:`Component` (in ``EffectiveConfig.components``)
 says for every component and add-on whether it is enabled, where it goes, and which values it adds.
@@ -26,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from meshctl import errors
-from meshctl.config import loading, paths, profiles, schema, validation
+from meshctl.config import loading, merging, paths, profiles, schema, validation
 
 API_VERSION = "install.istio.io/v1alpha1"
 KIND = "IstioOperator"
@@ -156,58 +157,6 @@ def find_component(config: EffectiveConfig, key: str, name: str | None = None) -
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Merging
-
-
-def merge_trees(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """A new map: ``overlay`` over ``base``. Maps merge, lists and scalars replace, ``None`` removes the key."""
-    merged: dict[str, Any] = {key: copy.deepcopy(value) for key, value in base.items()}
-    for key, value in overlay.items():
-        if value is None:
-            merged.pop(key, None)
-            continue
-        current = merged.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
-            merged[key] = merge_trees(current, value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equality that tells ``1``, ``1.0`` and ``True`` apart."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
-def diff_trees(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The overlay that turns ``base`` into ``new`` under :func:`merge_trees` (removed keys become ``None``)."""
-    out: dict[str, Any] = {}
-    for key, value in new.items():
-        if key not in base:
-            out[key] = copy.deepcopy(value)
-        elif isinstance(value, dict) and isinstance(base[key], dict):
-            nested = diff_trees(base[key], value)
-            if nested:
-                out[key] = nested
-        elif not _same(value, base[key]):
-            out[key] = copy.deepcopy(value)
-    for key in base:
-        if key not in new:
-            out[key] = None
-    return out
-
-
-def _drop_nulls(tree: dict[str, Any]) -> dict[str, Any]:
-    return {k: _drop_nulls(v) if isinstance(v, dict) else v for k, v in tree.items() if v is not None}
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Steps 1-4
 
 
@@ -304,7 +253,7 @@ def merge_layers(inp: ConfigInput, stdin: TextIO | None = None) -> MergedConfig:
 
     base = profiles.load_profile(profiles.DEFAULT_PROFILE, manifests)
     if profile != profiles.DEFAULT_PROFILE:
-        base = merge_trees(base, profiles.load_profile(profile, manifests))
+        base = merging.merge(base, profiles.load_profile(profile, manifests))
     base.setdefault("apiVersion", API_VERSION)
     base.setdefault("kind", KIND)
     spec = base.get("spec") or {}
@@ -313,7 +262,7 @@ def merge_layers(inp: ConfigInput, stdin: TextIO | None = None) -> MergedConfig:
 
     iop = base
     for _name, doc in files:
-        iop = merge_trees(iop, doc)
+        iop = merging.merge(iop, doc)
     iop.setdefault("spec", {})
     for assignment, value in sets:
         paths.set_value(iop["spec"], assignment.path, copy.deepcopy(value))
@@ -494,7 +443,7 @@ def translate(merged: MergedConfig) -> Translation:
     merged_values = spec.get("values") if isinstance(spec.get("values"), dict) else {}
     assert isinstance(merged_values, dict)
     profile_values = _get_in(merged.profile_iop, "spec", "values")
-    user_values = diff_trees(profile_values if isinstance(profile_values, dict) else {}, merged_values)
+    user_values = merging.diff(profile_values if isinstance(profile_values, dict) else {}, merged_values)
 
     translated: dict[str, Any] = {}
     glob: dict[str, Any] = {}
@@ -511,7 +460,7 @@ def translate(merged: MergedConfig) -> Translation:
         translated["meshConfig"] = copy.deepcopy(spec["meshConfig"])
 
     # The namespace first: component namespaces default to it.
-    before = merge_trees(merge_trees(merged_values, translated), user_values)
+    before = merging.merge(merging.merge(merged_values, translated), user_values)
     istio_namespace = _get_in(before, "global", "istioNamespace")
     if not isinstance(istio_namespace, str) or not istio_namespace:
         meta_ns = _get_in(iop, "metadata", "namespace")
@@ -534,7 +483,7 @@ def translate(merged: MergedConfig) -> Translation:
         if additions:
             _set_in(translated, component.values_root, additions)
 
-    values = merge_trees(merge_trees(merged_values, translated), user_values)
+    values = merging.merge(merging.merge(merged_values, translated), user_values)
     if not isinstance(values.get("global"), dict):  # a wrong type here is reported by validation (or --force)
         values["global"] = {}
     values["global"]["istioNamespace"] = istio_namespace
@@ -544,13 +493,13 @@ def translate(merged: MergedConfig) -> Translation:
     layers: dict[str, Any] = {}
     compat = values.get("compatibilityVersion")
     if compat not in (None, ""):
-        layers = merge_trees(layers, profiles.load_compatibility(str(compat), merged.manifests))
+        layers = merging.merge(layers, profiles.load_compatibility(str(compat), merged.manifests))
     platform = _get_in(values, "global", "platform")
     if platform not in (None, ""):
-        layers = merge_trees(layers, profiles.load_platform(str(platform), merged.manifests))
+        layers = merging.merge(layers, profiles.load_platform(str(platform), merged.manifests))
     if layers:
-        values = merge_trees(layers, values)
-    values = _drop_nulls(values)
+        values = merging.merge(layers, values)
+    values = merging.drop_nulls(values)
     revision = normalise_revision(values.get("revision"))
     values["revision"] = revision
     return Translation(values=values, components=components, istio_namespace=istio_namespace, revision=revision)
@@ -581,7 +530,7 @@ def build_effective_config(inp: ConfigInput, stdin: TextIO | None = None) -> Eff
     values = translation.values
     unvalidated = merged.iop.get("spec", {}).get("unvalidatedValues")
     if isinstance(unvalidated, dict):
-        values = _drop_nulls(merge_trees(values, unvalidated))
+        values = merging.drop_nulls(merging.merge(values, unvalidated))
     return EffectiveConfig(
         iop=merged.iop,
         values=values,

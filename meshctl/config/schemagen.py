@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from meshctl.config import loading, resources
+from meshctl.config import loading, merging, resources
 from meshctl.config.schema import SCHEMA_FILE
 from meshctl.config.schema import UNKNOWN_KEYWORD as WARN
 
@@ -497,16 +497,6 @@ _UPSTREAM_VALUES: dict[str, Any] = {
 }
 
 
-def _deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(out.get(key), dict) and isinstance(value, dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def infer(value: Any, path: str) -> Schema:
     """The schema of a chart default: its type; maps recurse (empty ones are free-form)."""
     key = path.rsplit(".", 1)[-1]
@@ -543,14 +533,14 @@ def chart_defaults(root: Path) -> dict[str, Any]:
     for path in chart_value_files(root):
         data = loading.load_yaml_file(path)
         if isinstance(data, dict):
-            merged = _deep_merge(merged, data)
+            merged = merging.merge(merged, data)
     return merged
 
 
 def build(manifests_root: Path | None = None) -> Schema:
     """The whole schema document."""
     root = manifests_root or resources.manifests_dir()
-    values_tree = _deep_merge(_UPSTREAM_VALUES, chart_defaults(root))
+    values_tree = merging.merge(_UPSTREAM_VALUES, chart_defaults(root))
     mesh_config = copy.deepcopy(MESH_CONFIG)
     chart_mesh = values_tree.get("meshConfig")
     if isinstance(chart_mesh, dict):  # chart defaults the MeshConfig list above lacks

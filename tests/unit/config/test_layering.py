@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from meshctl import ISTIO_VERSION, errors
-from meshctl.config import layering, profiles
+from meshctl.config import layering, merging, profiles
 
 ALL_PROFILES = [
     "ambient",
@@ -157,7 +157,7 @@ def test_set_addresses_the_profile_gateway() -> None:
 def test_merge_rules() -> None:
     base = {"a": {"b": 1, "c": [1, 2], "d": {"e": 1}}, "keep": True}
     overlay = {"a": {"c": [3], "d": None, "f": "new"}}
-    assert layering.merge_trees(base, overlay) == {"a": {"b": 1, "c": [3], "f": "new"}, "keep": True}
+    assert merging.merge(base, overlay) == {"a": {"b": 1, "c": [3], "f": "new"}, "keep": True}
     assert base["a"]["d"] == {"e": 1}  # inputs untouched
 
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meshctl import errors
-from meshctl.config import layering, loading, paths, schema
+from meshctl.config import layering, loading, merging, paths, schema
 
 ALPHABET = st.sampled_from(list(".\\[]=:\"' \t\nab0é日_-/{}#&*!|>-"))
 TEXT = st.text(ALPHABET, max_size=24)
@@ -235,5 +235,5 @@ def test_merge_then_diff_round_trip(base: dict[str, Any], new: dict[str, Any]) -
         return tree
 
     new = drop_nulls(new)
-    overlay = layering.diff_trees(base, new)
-    assert drop_nulls(layering.merge_trees(base, overlay)) == new
+    overlay = merging.diff(base, new)
+    assert drop_nulls(merging.merge(base, overlay)) == new
