@@ -6,7 +6,7 @@ evaluates. The checks, from the most static to the most concrete:
 1. every action parses within the subset of ``docs/injection-templates.md`` (keywords, functions, variables,
    balanced blocks), and the functions the files call are exactly the ones the page documents;
 2. with every action replaced by a placeholder, the files are sound YAML;
-3. evaluated (``meshctl.render.gotemplate``) for pods and settings that take each branch, they produce the
+3. evaluated (``meshctl.gotemplate``) for pods and settings that take each branch, they produce the
    containers, args, ports, env, probes, security contexts and volumes of the reference
    (``../shared/reference/istio-manifest-inventory.md`` §2.2.7 and §2.3);
 4. the copies inside the rendered ``istio-sidecar-injector`` ConfigMap, evaluated with that ConfigMap's own values
@@ -29,9 +29,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from meshctl import gotemplate
 from meshctl.config import layering
-from meshctl.render import gotemplate, pipeline
-from meshctl.render.gotemplate import StringMap, Struct
+from meshctl.gotemplate import StringMap, Struct
+from meshctl.render import pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = {
@@ -230,7 +231,7 @@ def test_checker_rejects_snippets_outside_the_subset(snippet: str, message: str)
     with pytest.raises(gotemplate.TemplateError) as caught:
         gotemplate.parse(snippet, "snippet")
     assert message in str(caught.value)
-    assert str(caught.value).startswith("template snippet:1: ")
+    assert re.match(r"template snippet:1:\d+: ", str(caught.value)), str(caught.value)
 
 
 def test_checker_rejects_damaged_copies_of_the_sidecar_template() -> None:
@@ -249,9 +250,17 @@ def test_checker_rejects_damaged_copies_of_the_sidecar_template() -> None:
     assert JINJA_MARKERS.search(jinja)
 
 
-def test_errors_name_the_line() -> None:
-    with pytest.raises(gotemplate.TemplateError, match=r"^template t:3: function 'tpl'"):
+def test_errors_name_the_line_and_column() -> None:
+    with pytest.raises(gotemplate.TemplateError, match=r"^template t:3:7: function 'tpl'"):
         gotemplate.parse("a: 1\nb: 2\nc: {{ tpl . }}\n", "t")
+    with pytest.raises(gotemplate.TemplateError, match=r"^template t:2:9: unterminated quoted string"):
+        gotemplate.parse('a: 1\nb: {{ x "abc }}\n', "t")
+    with pytest.raises(gotemplate.TemplateError, match=r"^template t:1:4: \{\{if\}\} has no \{\{end\}\}"):
+        gotemplate.parse("ab {{ if .A }}\n", "t")
+    with pytest.raises(gotemplate.TemplateError, match=r"^template t:2:7: error calling toLower: expected string"):
+        gotemplate.render(gotemplate.parse("x\ny: {{ toLower .A }}", "t"), {"A": 1.0})
+    with pytest.raises(gotemplate.TemplateError, match=r"^template t:1:19: nil pointer evaluating"):
+        gotemplate.render(gotemplate.parse("{{ quote .A }} {{ .B.C }}", "t"), {"A": "x", "B": None})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -777,8 +786,9 @@ def test_go_errors_are_kept() -> None:
         run('{{ eq .A "15020" }}', {"A": 15020.0})
     with pytest.raises(gotemplate.TemplateError, match="incompatible types"):
         run("{{ eq .A 15020 }}", {"A": 15020.0})  # a JSON number is a float64 in istiod
-    with pytest.raises(gotemplate.TemplateError, match=r"nil pointer evaluating field \.B"):
-        run("{{ .A.B }}", {})
+    with pytest.raises(gotemplate.TemplateError, match=r"nil pointer evaluating interface \{\}\.B"):
+        run("{{ .A.B }}", {"A": None})  # a field of a JSON null
+    assert run("{{ .A.B }}|{{ $x := .A }}{{ $x.B }}", {}) == "<no value>|<no value>"  # of a missing key: invalid
     with pytest.raises(gotemplate.TemplateError, match="can't evaluate field Nope"):
         run("{{ .Nope }}", Struct({"Yes": 1}))
     with pytest.raises(gotemplate.TemplateError, match="expected string"):

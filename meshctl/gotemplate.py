@@ -2,23 +2,30 @@
 
 istiod evaluates the ``sidecar`` and ``gateway`` injection templates (``manifests/pilot/files/``) with Go's
 text/template plus sprig and a few functions of its own. meshctl writes them in a documented subset
-(``docs/injection-templates.md``) so that it can check them without a Go toolchain and, later, evaluate them for
-``kube-inject``:
+(``docs/injection-templates.md``) so that it can check them without a Go toolchain, and ``kube-inject`` evaluates
+them the way istiod does. This module sits beside :mod:`meshctl.yamlio`, below both ``render`` (which checks the
+templates it ships) and ``inject`` (which runs them).
 
 - :func:`parse` turns template text into a tree and rejects everything outside the subset: unknown keywords
   (``define``, ``template``, ``block``, ``break``, ``continue``), functions that are not in :data:`FUNCTIONS`,
   undeclared variables, unbalanced ``if``/``range``/``with``/``end``/``else`` and unterminated actions or strings.
 - :func:`render` evaluates a parsed template over data shaped like istiod's: :class:`Struct` for Go structs (an
-  absent field is an error, as in Go), ``dict`` for the values tree (an absent key is nil), :class:`StringMap` for
-  label and annotation maps (an absent key is the empty string), lists for slices.
+  absent field is an error, as in Go), ``dict`` for the values tree, :class:`StringMap` for label and annotation
+  maps (``index`` answers a missing key with the empty string), lists for slices.
 
-The evaluator follows Go where the difference could hide a template bug (``eq`` refuses to compare a number with a
-string, a field of nil is an error, ``and``/``or`` short-circuit, numbers print the way ``fmt`` prints them) and is
-stricter where Go would silently produce nonsense: printing a map or list is an error instead of ``map[...]``.
+Every error names the template, the line and the column: ``template sidecar:12:5: …``.
+
+The evaluator follows Go where the difference could hide a template bug, and ``tests/gotemplate_check`` compares it
+with Go's text/template and sprig on a corpus: ``eq`` refuses to compare a number with a string, a field of a map
+without that key is an invalid value (printed ``<no value>``, and its own fields are invalid too) while a field of a
+nil that is there (a JSON null) is an error, ``and``/``or`` short-circuit, numbers print the way ``fmt`` prints
+them. It is stricter where Go would silently produce nonsense: printing a map or list is an error instead of
+``map[...]``.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import decimal
 import json
@@ -52,6 +59,7 @@ class Struct:
 
     fields: Mapping[str, Any]
     json: Any = None
+    type_name: str = "struct"
 
 
 class StringMap(dict[str, str]):
@@ -60,6 +68,17 @@ class StringMap(dict[str, str]):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Syntax tree
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Position:
+    """Where something is in a template: 1-based line and column (columns count characters)."""
+
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +115,7 @@ class Command:
     """Operands separated by spaces; the first one is the function when it is a :class:`Function`."""
 
     args: tuple[Operand, ...]
+    pos: Position = Position()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +125,7 @@ class Pipeline:
     commands: tuple[Command, ...]
     declare: tuple[str, ...] = ()
     assign: bool = False
-    line: int = 0
+    pos: Position = Position()
 
 
 Operand = Field | Variable | Literal | Function | Pipeline
@@ -167,18 +187,29 @@ _OUTSIDE_KEYWORDS = frozenset({"define", "template", "block", "break", "continue
 @dataclasses.dataclass(frozen=True)
 class _RawAction:
     body: str
-    line: int
+    offset: int  # of the body in the template text
     comment: bool
 
 
 _SPACE = " \t\r\n"
 
 
-def _error(template: str, line: int, message: str) -> TemplateError:
-    return TemplateError(f"template {template}:{line}: {message}")
+class _Locator:
+    """Offsets in a template's text to :class:`Position` (line and column)."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+
+    def __call__(self, offset: int) -> Position:
+        line = bisect.bisect_right(self.starts, offset)
+        return Position(line, offset - self.starts[line - 1] + 1)
 
 
-def _split(text: str, name: str) -> list[str | _RawAction]:
+def _error(template: str, pos: Position, message: str) -> TemplateError:
+    return TemplateError(f"template {template}:{pos}: {message}")
+
+
+def _split(text: str, name: str, locate: _Locator) -> list[str | _RawAction]:
     """Text and actions in order, with the ``{{-`` / ``-}}`` trim markers already applied to the text."""
     items: list[str | _RawAction] = []
     trim_next = False
@@ -191,7 +222,6 @@ def _split(text: str, name: str) -> list[str | _RawAction]:
         if start < 0:
             items.append(chunk)
             return items
-        line = text.count("\n", 0, start) + 1
         i = start + 2
         if text.startswith("-", i) and i + 1 < len(text) and text[i + 1] in _SPACE:
             chunk = chunk.rstrip(_SPACE)
@@ -200,48 +230,50 @@ def _split(text: str, name: str) -> list[str | _RawAction]:
         if text.startswith("/*", i):
             end = text.find("*/", i + 2)
             if end < 0:
-                raise _error(name, line, "unclosed comment")
+                raise _error(name, locate(start), "unclosed comment")
             rest = end + 2
             if text.startswith(" -}}", rest):
                 trim_next, pos = True, rest + 4
             elif text.startswith("}}", rest):
                 trim_next, pos = False, rest + 2
             else:
-                raise _error(name, line, "a comment must end right before the delimiter")
-            items.append(_RawAction("", line, comment=True))
+                raise _error(name, locate(start), "a comment must end right before the delimiter")
+            items.append(_RawAction("", i, comment=True))
             continue
-        close = _find_close(text, i, name, line)
+        close = _find_close(text, i, name, locate)
         body = text[i:close]
         trim_next = False
         if len(body) >= 2 and body.endswith("-") and body[-2] in _SPACE:
             body, trim_next = body[:-1], True
-        items.append(_RawAction(body, line, comment=False))
+        items.append(_RawAction(body, i, comment=False))
         pos = close + 2
 
 
-def _find_close(text: str, i: int, name: str, line: int) -> int:
-    """Index of the ``}}`` closing the action that starts at ``i`` (string literals may contain ``}}``)."""
+def _find_close(text: str, i: int, name: str, locate: _Locator) -> int:
+    """Index of the ``}}`` closing the action whose body starts at ``i`` (string literals may contain ``}}``)."""
+    action = locate(i - 2)
     while i < len(text):
         char = text[i]
         if text.startswith("}}", i):
             return i
         if char == '"':
+            quote = i
             i += 1
             while i < len(text) and text[i] != '"':
                 if text[i] == "\n":
-                    raise _error(name, line, "unterminated quoted string")
+                    raise _error(name, locate(quote), "unterminated quoted string")
                 i += 2 if text[i] == "\\" else 1
             if i >= len(text):
-                raise _error(name, line, "unterminated quoted string")
+                raise _error(name, locate(quote), "unterminated quoted string")
         elif char == "`":
             end = text.find("`", i + 1)
             if end < 0:
-                raise _error(name, line, "unterminated raw string")
+                raise _error(name, locate(i), "unterminated raw string")
             i = end
         elif text.startswith("{{", i):
-            raise _error(name, line, "unclosed action (a new '{{' starts before '}}')")
+            raise _error(name, action, "unclosed action (a new '{{' starts before '}}')")
         i += 1
-    raise _error(name, line, "unclosed action")
+    raise _error(name, action, "unclosed action")
 
 
 _TOKEN = re.compile(
@@ -267,7 +299,7 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "\\": "\\", '"': '"'}
 
 
-def _unquote(token: str, name: str, line: int) -> str:
+def _unquote(token: str, name: str, pos: Position) -> str:
     out: list[str] = []
     body = token[1:-1]
     i = 0
@@ -285,7 +317,7 @@ def _unquote(token: str, name: str, line: int) -> str:
         width = {"x": 2, "u": 4, "U": 8}.get(code)
         digits = body[i + 2 : i + 2 + width] if width else ""
         if not width or len(digits) != width or not all(c in "0123456789abcdefABCDEF" for c in digits):
-            raise _error(name, line, f"invalid escape in string {token}")
+            raise _error(name, pos, f"invalid escape in string {token}")
         out.append(chr(int(digits, 16)))
         i += 2 + width
     return "".join(out)
@@ -296,21 +328,24 @@ class _Token:
     kind: str
     text: str
     glued: bool  # no space between this token and the previous one
+    pos: Position
 
 
-def _tokenize(body: str, name: str, line: int) -> list[_Token]:
+def _tokenize(action: _RawAction, name: str, locate: _Locator) -> list[_Token]:
+    body = action.body
     tokens: list[_Token] = []
     pos = 0
     glued = False
     while pos < len(body):
         match = _TOKEN.match(body, pos)
         if match is None:
-            raise _error(name, line, f"unexpected {body[pos]!r} in action {{{{{body}}}}}")
+            where = locate(action.offset + pos)
+            raise _error(name, where, f"unexpected {body[pos]!r} in action {{{{{body}}}}}")
         kind = match.lastgroup or ""
         if kind == "space":
             glued = False
         else:
-            tokens.append(_Token(kind, match.group(), glued))
+            tokens.append(_Token(kind, match.group(), glued, locate(action.offset + pos)))
             glued = True
         pos = match.end()
     return tokens
@@ -323,15 +358,19 @@ def _tokenize(body: str, name: str, line: int) -> list[_Token]:
 class _ActionParser:
     """Recursive descent over the tokens of one action."""
 
-    def __init__(self, tokens: list[_Token], name: str, line: int, scopes: list[set[str]]) -> None:
+    def __init__(self, tokens: list[_Token], name: str, end: Position, scopes: list[set[str]]) -> None:
         self.tokens = tokens
         self.pos = 0
         self.name = name
-        self.line = line
+        self.end = end  # where the action's closing delimiter is: errors about a missing token point there
         self.scopes = scopes
 
-    def error(self, message: str) -> TemplateError:
-        return _error(self.name, self.line, message)
+    def where(self) -> Position:
+        token = self.peek()
+        return token.pos if token is not None else self.end
+
+    def error(self, message: str, pos: Position | None = None) -> TemplateError:
+        return _error(self.name, pos or self.where(), message)
 
     def peek(self, offset: int = 0) -> _Token | None:
         index = self.pos + offset
@@ -353,6 +392,7 @@ class _ActionParser:
     def pipeline(self, *, allow_declare: bool, range_vars: bool = False) -> Pipeline:
         declare: tuple[str, ...] = ()
         assign = False
+        start = self.where()
         first, second = self.peek(), self.peek(1)
         if first is not None and first.kind == "variable" and "." not in first.text and second is not None:
             names = [first.text]
@@ -380,30 +420,32 @@ class _ActionParser:
             self.take()
             command = self.command()
             if not isinstance(command.args[0], Function):
-                raise self.error("only a function can receive a piped value")
+                raise self.error("only a function can receive a piped value", command.pos)
             commands.append(command)
-        pipeline = Pipeline(tuple(commands), declare, assign, self.line)
+        pipeline = Pipeline(tuple(commands), declare, assign, start)
         if declare and not assign:
             self.scopes[-1].update(declare)
         return pipeline
 
     def command(self) -> Command:
+        start = self.where()
         args: list[Operand] = []
         while (token := self.peek()) is not None and token.kind not in ("pipe", "rparen"):
             args.append(self.operand())
         if not args:
             raise self.error("missing value in pipeline")
         if len(args) > 1 and not isinstance(args[0], Function):
-            raise self.error("only a function can take arguments")
-        return Command(tuple(args))
+            raise self.error("only a function can take arguments", start)
+        return Command(tuple(args), start)
 
     def operand(self) -> Operand:
         token = self.take()
         nxt = self.peek()
         if nxt is not None and nxt.glued and nxt.kind == "field":
-            raise self.error(f"field access on {token.text!r} is outside the subset")
+            raise self.error(f"field access on {token.text!r} is outside the subset", nxt.pos)
         if token.kind in ("string", "raw"):
-            return Literal(_unquote(token.text, self.name, self.line) if token.kind == "string" else token.text[1:-1])
+            text = _unquote(token.text, self.name, token.pos) if token.kind == "string" else token.text[1:-1]
+            return Literal(text)
         if token.kind == "number":
             return Literal(int(token.text))
         if token.kind == "dot":
@@ -413,31 +455,31 @@ class _ActionParser:
         if token.kind == "variable":
             name, *names = token.text.split(".")
             if not self.declared(name):
-                raise self.error(f"undefined variable {name}")
+                raise self.error(f"undefined variable {name}", token.pos)
             return Variable(name, tuple(names))
         if token.kind == "lparen":
             inner = self.pipeline(allow_declare=False)
             if self.take().kind != "rparen":
-                raise self.error("missing ')'")
+                raise self.error("missing ')'", token.pos)
             after = self.peek()
             if after is not None and after.glued and after.kind == "field":
-                raise self.error("field access on a parenthesized pipeline is outside the subset")
+                raise self.error("field access on a parenthesized pipeline is outside the subset", after.pos)
             return inner
         if token.kind == "ident":
             if token.text in ("true", "false"):
                 return Literal(token.text == "true")
             if token.text in KEYWORDS or token.text in _OUTSIDE_KEYWORDS:
-                raise self.error(f"unexpected keyword {token.text!r}")
+                raise self.error(f"unexpected keyword {token.text!r}", token.pos)
             if token.text not in FUNCTIONS:
-                raise self.error(f"function {token.text!r} is not in the documented subset")
+                raise self.error(f"function {token.text!r} is not in the documented subset", token.pos)
             return Function(token.text)
-        raise self.error(f"unexpected {token.text!r}")
+        raise self.error(f"unexpected {token.text!r}", token.pos)
 
 
 @dataclasses.dataclass
 class _Frame:
     kind: str  # "root", "if", "with", "range"
-    line: int
+    pos: Position
     pipeline: Pipeline | None
     branches: list[tuple[Pipeline, list[Node]]]
     body: list[Node]
@@ -454,53 +496,55 @@ def _frame_body(frame: _Frame) -> list[Node]:
 
 
 def parse(text: str, name: str = "template") -> Template:
-    """Parse ``text``; raise :class:`TemplateError` (with the line) for anything outside the subset."""
+    """Parse ``text``; raise :class:`TemplateError` (with line and column) for anything outside the subset."""
+    locate = _Locator(text)
     scopes: list[set[str]] = [{"$"}]
-    stack: list[_Frame] = [_Frame("root", 0, None, [], [])]
+    stack: list[_Frame] = [_Frame("root", Position(), None, [], [])]
 
-    for item in _split(text, name):
+    for item in _split(text, name, locate):
         if isinstance(item, str):
             if item:
                 _frame_body(stack[-1]).append(Text(item))
             continue
         if item.comment:
             continue
-        tokens = _tokenize(item.body, name, item.line)
+        at = locate(item.offset - 2)  # the action's opening delimiter
+        tokens = _tokenize(item, name, locate)
         if not tokens:
-            raise _error(name, item.line, "empty action")
+            raise _error(name, at, "empty action")
         head = tokens[0]
         keyword = (
             head.text if head.kind == "ident" and (head.text in KEYWORDS or head.text in _OUTSIDE_KEYWORDS) else ""
         )
         if keyword in _OUTSIDE_KEYWORDS:
-            raise _error(name, item.line, f"{{{{{keyword}}}}} is not in the documented subset")
-        parser = _ActionParser(tokens, name, item.line, scopes)
+            raise _error(name, head.pos, f"{{{{{keyword}}}}} is not in the documented subset")
+        parser = _ActionParser(tokens, name, locate(item.offset + len(item.body)), scopes)
         if keyword:
             parser.take()
         if keyword in ("if", "with", "range"):
             scopes.append(set())
             pipeline = parser.pipeline(allow_declare=keyword == "range", range_vars=keyword == "range")
-            stack.append(_Frame(keyword, item.line, pipeline, [(pipeline, [])] if keyword == "if" else [], []))
+            stack.append(_Frame(keyword, at, pipeline, [(pipeline, [])] if keyword == "if" else [], []))
         elif keyword == "else":
             frame = stack[-1]
             if frame.kind not in ("if", "with") or frame.otherwise is not None:
-                raise _error(name, item.line, "{{else}} without a matching {{if}} or {{with}}")
+                raise _error(name, at, "{{else}} without a matching {{if}} or {{with}}")
             scopes[-1] = set()
             nxt = parser.peek()
             if nxt is not None and nxt.kind == "ident" and nxt.text == "if":
                 if frame.kind != "if":
-                    raise _error(name, item.line, "{{else if}} is only allowed in an {{if}}")
+                    raise _error(name, nxt.pos, "{{else if}} is only allowed in an {{if}}")
                 parser.take()
                 frame.branches.append((parser.pipeline(allow_declare=False), []))
             elif nxt is not None:
-                raise _error(name, item.line, f"unexpected {nxt.text!r} after else")
+                raise _error(name, nxt.pos, f"unexpected {nxt.text!r} after else")
             else:
                 frame.otherwise = []
         elif keyword == "end":
             if len(stack) == 1:
-                raise _error(name, item.line, "{{end}} without a matching {{if}}, {{range}} or {{with}}")
+                raise _error(name, at, "{{end}} without a matching {{if}}, {{range}} or {{with}}")
             if not parser.at_end():
-                raise _error(name, item.line, "unexpected text after end")
+                raise parser.error("unexpected text after end")
             frame = stack.pop()
             scopes.pop()
             _frame_body(stack[-1]).append(_close(frame))
@@ -508,10 +552,11 @@ def parse(text: str, name: str = "template") -> Template:
         else:
             _frame_body(stack[-1]).append(Action(parser.pipeline(allow_declare=True)))
         if not parser.at_end():
-            raise _error(name, item.line, f"unexpected {parser.take().text!r}")
+            token = parser.take()
+            raise _error(name, token.pos, f"unexpected {token.text!r}")
     if len(stack) > 1:
         frame = stack[-1]
-        raise _error(name, frame.line, f"{{{{{frame.kind}}}}} has no {{{{end}}}}")
+        raise _error(name, frame.pos, f"{{{{{frame.kind}}}}} has no {{{{end}}}}")
     return Template(name, tuple(stack[0].body))
 
 
@@ -631,6 +676,17 @@ def _go_kind(value: Any) -> str:
     return "other"
 
 
+def _go_type(value: Any) -> str:
+    """Go's name for the type of a value, for messages."""
+    if isinstance(value, Struct):
+        return value.type_name
+    if isinstance(value, Mapping):
+        return "map[string]string" if isinstance(value, StringMap) else "map[string]interface {}"
+    if isinstance(value, (list, tuple)):
+        return "[]interface {}"
+    return {"nil": "nil", "float": "float64"}.get(_go_kind(value), _go_kind(value))
+
+
 def _go_quote(text: str) -> str:
     """``strconv.Quote``: a double-quoted string with Go escapes (all of them valid in YAML double quotes)."""
     out = ['"']
@@ -695,11 +751,11 @@ def _fn_eq(first: Any, *others: Any) -> bool:
     if not others:
         raise TemplateError("eq: missing argument for comparison")
     kind = _go_kind(first)
-    if kind == "other":
-        raise TemplateError("eq: invalid type for comparison")
     for other in others:
         other_kind = _go_kind(other)
-        if other_kind == "other":
+        if "nil" in (kind, other_kind) and "other" in (kind, other_kind):
+            continue  # a map, list or struct is never nil here
+        if "other" in (kind, other_kind):
             raise TemplateError("eq: invalid type for comparison")
         if kind != other_kind:
             if kind != "nil" and other_kind != "nil":
@@ -894,52 +950,63 @@ class _Evaluator:
         self.variables: list[tuple[str, Any]] = [("$", data)]
         self.out: list[str] = []
 
-    def error(self, line: int, message: str) -> TemplateError:
-        return _error(self.name, line, message)
+    def error(self, pos: Position, message: str) -> TemplateError:
+        return _error(self.name, pos, message)
 
-    def lookup(self, name: str, line: int) -> Any:
+    def lookup(self, name: str, pos: Position) -> Any:
         for key, value in reversed(self.variables):
             if key == name:
                 return value
-        raise self.error(line, f"undefined variable {name}")
+        raise self.error(pos, f"undefined variable {name}")
 
-    def set_variable(self, name: str, value: Any, line: int) -> None:
+    def set_variable(self, name: str, value: Any, pos: Position) -> None:
         for index in range(len(self.variables) - 1, -1, -1):
             if self.variables[index][0] == name:
                 self.variables[index] = (name, value)
                 return
-        raise self.error(line, f"undefined variable {name}")
+        raise self.error(pos, f"undefined variable {name}")
 
-    def field(self, value: Any, names: Sequence[str], line: int) -> Any:
+    def field(self, value: Any, names: Sequence[str], pos: Position, *, nil_is_missing: bool) -> Any:
+        """Go's field chain: ``.A.B`` on structs and maps.
+
+        As in Go, a map without the key yields an invalid value whose further fields are invalid too (printed
+        ``<no value>``), while a field of a nil that is really there (a JSON null in the values, a nil pointer, a
+        nil ``.`` in a range) is an error. A variable never holds such a nil: Go unwraps it to the invalid value
+        when the pipeline ends, so ``nil_is_missing`` is true for variables.
+        """
+        missing = value is None and nil_is_missing
         for name in names:
+            if missing:
+                continue
             if value is None:
-                raise self.error(line, f"nil pointer evaluating field .{name}")
+                raise self.error(pos, f"nil pointer evaluating interface {{}}.{name}")
             if isinstance(value, Struct):
                 if name not in value.fields:
-                    raise self.error(line, f"can't evaluate field {name}")
+                    raise self.error(pos, f"can't evaluate field {name} in type {value.type_name}")
                 value = value.fields[name]
-            elif isinstance(value, StringMap):
-                value = value.get(name, "")
             elif isinstance(value, Mapping):
-                value = value.get(name)
+                if name in value:
+                    value = value[name]
+                else:
+                    value, missing = None, True
             else:
-                raise self.error(line, f"can't evaluate field {name} in type {_go_kind(value)}")
+                raise self.error(pos, f"can't evaluate field {name} in type {_go_type(value)}")
         return value
 
-    def operand(self, operand: Operand, dot: Any, line: int) -> Any:
+    def operand(self, operand: Operand, dot: Any, pos: Position) -> Any:
         if isinstance(operand, Literal):
             return operand.value
         if isinstance(operand, Field):
-            return self.field(dot, operand.names, line)
+            return self.field(dot, operand.names, pos, nil_is_missing=False)
         if isinstance(operand, Variable):
-            return self.field(self.lookup(operand.name, line), operand.names, line)
+            return self.field(self.lookup(operand.name, pos), operand.names, pos, nil_is_missing=True)
         if isinstance(operand, Pipeline):
             return self.pipeline(operand, dot)
-        return self.call(operand.name, (), dot, line, None)
+        return self.call(operand.name, (), dot, pos, None)
 
-    def call(self, name: str, args: Sequence[Operand], dot: Any, line: int, piped: tuple[Any] | None) -> Any:
+    def call(self, name: str, args: Sequence[Operand], dot: Any, pos: Position, piped: tuple[Any] | None) -> Any:
         def delay(arg: Operand) -> Callable[[], Any]:
-            return lambda: self.operand(arg, dot, line)
+            return lambda: self.operand(arg, dot, pos)
 
         thunks = [delay(arg) for arg in args]
         if piped is not None:
@@ -947,7 +1014,7 @@ class _Evaluator:
             thunks.append(lambda: value_piped)
         if name in ("and", "or"):
             if not thunks:
-                raise self.error(line, f"{name}: missing arguments")
+                raise self.error(pos, f"wrong number of args for {name}: want at least 1 got 0")
             value: Any = None
             for thunk in thunks:
                 value = thunk()
@@ -959,22 +1026,23 @@ class _Evaluator:
         except TemplateError as exc:
             if exc.message.startswith(f"template {self.name}:"):
                 raise
-            raise self.error(line, f"error calling {name}: {exc.message}") from exc
+            message = exc.message.removeprefix(f"{name}: ")
+            raise self.error(pos, f"error calling {name}: {message}") from exc
         except TypeError as exc:
-            raise self.error(line, f"error calling {name}: {exc}") from exc
+            raise self.error(pos, f"wrong number of args for {name}: {exc}") from exc
 
     def pipeline(self, pipeline: Pipeline, dot: Any) -> Any:
         piped: tuple[Any] | None = None
         for command in pipeline.commands:
             head = command.args[0]
             if isinstance(head, Function):
-                piped = (self.call(head.name, command.args[1:], dot, pipeline.line, piped),)
+                piped = (self.call(head.name, command.args[1:], dot, command.pos, piped),)
             else:
-                piped = (self.operand(head, dot, pipeline.line),)
+                piped = (self.operand(head, dot, command.pos),)
         assert piped is not None
         value = piped[0]
         if pipeline.assign:
-            self.set_variable(pipeline.declare[0], value, pipeline.line)
+            self.set_variable(pipeline.declare[0], value, pipeline.pos)
         elif pipeline.declare:
             self.variables.append((pipeline.declare[0], value))
         return value
@@ -996,7 +1064,7 @@ class _Evaluator:
                 try:
                     self.out.append(to_text(value, nil="<no value>"))
                 except TemplateError as exc:
-                    raise self.error(node.pipeline.line, exc.message) from exc
+                    raise self.error(node.pipeline.pos, exc.message) from exc
         elif isinstance(node, If):
             self.block(node.body if is_true(self.pipeline(node.pipeline, dot)) else node.otherwise, dot)
         elif isinstance(node, With):
@@ -1010,7 +1078,7 @@ class _Evaluator:
 
     def range(self, node: Range, dot: Any) -> None:
         pipeline = node.pipeline
-        value = self.pipeline(Pipeline(pipeline.commands, line=pipeline.line), dot)
+        value = self.pipeline(Pipeline(pipeline.commands, pos=pipeline.pos), dot)
         items: list[tuple[Any, Any]]
         if value is None:
             items = []
@@ -1018,8 +1086,10 @@ class _Evaluator:
             items = [(key, value[key]) for key in sorted(value)]
         elif isinstance(value, (list, tuple)):
             items = list(enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            items = [(i, i) for i in range(value)]  # Go 1.22: range over an integer
         else:
-            raise self.error(pipeline.line, f"range can't iterate over {_go_kind(value)}")
+            raise self.error(pipeline.pos, f"range can't iterate over a {_go_type(value)}")
         for key, element in items:
             mark = len(self.variables)
             if len(pipeline.declare) == 1:
