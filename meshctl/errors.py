@@ -15,6 +15,7 @@ an optional hint and the exit code the CLI returns for it. Library code raises t
     ├── RenderError                   (3)   a template or overlay could not be applied to this input
     ├── ClusterError                  (4)
     ├── ReadinessTimeout              (5)
+    ├── ReadinessFailed               (5)   a workload failed for good (ImagePullBackOff, …)
     ├── VerificationFailed            (6)
     ├── Aborted                       (7)
     └── OwnershipConflict             (8)
@@ -125,6 +126,31 @@ class ReadinessTimeout(MeshctlError):
     """Workloads were not ready within the readiness timeout."""
 
     exit_code = ExitCode.TIMEOUT
+
+
+class ReadinessFailed(MeshctlError):
+    """A workload failed for a reason that does not cure itself; the wait ends on it, not on the timeout.
+
+    ``ref`` is the object (an ``objects.ObjectRef``), ``reason`` the word (``ImagePullBackOff``), ``detail`` the
+    pod's message.
+    """
+
+    exit_code = ExitCode.TIMEOUT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        context: Sequence[str] = (),
+        ref: object = None,
+        reason: str = "",
+        detail: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint, context=context)
+        self.ref = ref
+        self.reason = reason
+        self.detail = detail
 
 
 class VerificationFailed(MeshctlError):
