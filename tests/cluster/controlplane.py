@@ -125,7 +125,7 @@ class RealCluster:
         self.kubeconfig_path = pathlib.Path(kubeconfig_path) if kubeconfig_path else self.workdir / "kubeconfig"
         self.processes: dict[str, Process] = {}
         self.pki: pki.Pki | None = None
-        self.egress = egress.EgressProxy(self.workdir / "egress.sock")
+        self.egress = egress.EgressProxy(self.workdir)
         self.audit = netaudit.SocketAudit(self.process_ids)
         self.port = 0
         self._admin: rest.Rest | None = None

@@ -84,6 +84,19 @@ def _progress(request: pytest.FixtureRequest) -> Callable[[str], None]:
     return say
 
 
+def binaries_or_skip(say: Callable[[str], None]) -> build.Binaries:
+    """The built binaries; skips (saying why) without `go` or when the build fails — but where `go` is present
+    and CI=true, a failed build fails."""
+    if build.find_go() is None:
+        pytest.skip("the real-cluster tests need the `go` command (Go 1.26) to build kube-apiserver & co: not found")
+    try:
+        return build.ensure_binaries(say)
+    except build.BuildError as exc:
+        if _in_ci():
+            pytest.fail(f"`go` is installed but building the control plane failed (CI=true): {exc}")
+        pytest.skip(f"building the control plane failed: {exc}")
+
+
 @dataclasses.dataclass
 class SessionCluster:
     cluster: controlplane.RealCluster
@@ -93,15 +106,8 @@ class SessionCluster:
 @pytest.fixture(scope="session")
 def real_cluster(request: pytest.FixtureRequest) -> Iterator[SessionCluster]:
     """The session's control plane and fault proxy (see the module docstring)."""
-    if build.find_go() is None:
-        pytest.skip("the real-cluster tests need the `go` command (Go 1.26) to build kube-apiserver & co: not found")
     say = _progress(request)
-    try:
-        binaries = build.ensure_binaries(say)
-    except build.BuildError as exc:
-        if _in_ci():
-            pytest.fail(f"`go` is installed but building the control plane failed (CI=true): {exc}")
-        pytest.skip(f"building the control plane failed: {exc}")
+    binaries = binaries_or_skip(say)
     with (
         controlplane.RealCluster(nodes=2, binaries=binaries, progress=say) as cluster,
         faultproxy.FaultProxy(cluster) as proxy,

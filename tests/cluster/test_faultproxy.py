@@ -1,0 +1,182 @@
+"""The fault proxy in front of the real kube-apiserver: injected faults, then real answers; the request log; and real
+RBAC refusals for a restricted user, through the proxy (impersonation) and straight to kube-apiserver."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import time
+import urllib.parse
+from typing import Any
+
+import pytest
+
+from tests.cluster import rest
+from tests.cluster.fixtures import ClusterTest
+
+pytestmark = pytest.mark.realcluster
+
+READ_CONFIGMAPS = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+
+
+def client(real: ClusterTest, token: str | None = None) -> rest.Rest:
+    """A REST client to the fault proxy with a bearer token (the admin's by default)."""
+    proxy = real.proxy
+    return rest.Rest("127.0.0.1", proxy.port, rest.ssl_context(proxy.ca_path), token=token or proxy.token)
+
+
+def configmap(real: ClusterTest, name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": real.namespace}}
+
+
+def test_injected_503s_then_the_real_answer(realcluster: ClusterTest) -> None:
+    realcluster.objects.create("configmaps", configmap(realcluster, "settings"), realcluster.namespace)
+    realcluster.faults.add_error(503, count=2, verbs="get", resources="configmaps")
+    api = client(realcluster)
+    path = f"/api/v1/namespaces/{realcluster.namespace}/configmaps/settings"
+    answers = [api.request("GET", path) for _ in range(3)]
+    assert [status for status, _ in answers] == [503, 503, 200]
+    assert answers[0][1]["reason"] == "ServiceUnavailable"
+    real = answers[2][1]
+    assert real["metadata"]["uid"]
+    assert real["metadata"]["name"] == "settings"
+    log = [e for e in realcluster.requests.entries if e.path == path]
+    assert [(e.verb, e.resource, e.name, e.status) for e in log] == [
+        ("get", "configmaps", "settings", s) for s in (503, 503, 200)
+    ]
+
+
+def test_a_429_with_retry_after_then_the_real_write(realcluster: ClusterTest) -> None:
+    realcluster.faults.add_error(429, count=1, verbs="create", resources="configmaps", retry_after=2)
+    path = f"/api/v1/namespaces/{realcluster.namespace}/configmaps"
+    first = once(realcluster, "POST", path, configmap(realcluster, "limited"))
+    status = json.loads(first.read())
+    assert first.status == 429
+    assert first.getheader("Retry-After") == "2"
+    assert status["reason"] == "TooManyRequests"
+    assert status["details"]["retryAfterSeconds"] == 2
+    assert realcluster.objects.get("configmaps", "limited", realcluster.namespace) is None  # never went upstream
+    second = once(realcluster, "POST", path, configmap(realcluster, "limited"))
+    created = json.loads(second.read())
+    assert second.status == 201
+    assert created["metadata"]["resourceVersion"]
+    assert realcluster.requests.count(verb="create", resource="configmaps") == 2
+
+
+def test_kubectl_retries_through_injected_429s_and_the_log_counts_its_requests(realcluster: ClusterTest) -> None:
+    manifest = realcluster.tmp_path / "cm.json"
+    manifest.write_text(json.dumps(configmap(realcluster, "applied")))
+    realcluster.faults.add_error(429, count=1, verbs="patch", resources="configmaps", retry_after=1)
+    realcluster.kubectl("apply", "--server-side", "--field-manager=meshctl-test", "-f", str(manifest))
+    patches = [e for e in realcluster.requests.entries if e.verb == "patch" and e.resource == "configmaps"]
+    assert [e.status for e in patches] == [429, 201]  # client-go honoured Retry-After, then server-side apply created
+    assert realcluster.requests.writes()[-1].name == "applied"
+
+
+def test_share_of_errors_is_seeded_and_leaves_real_answers_between(realcluster: ClusterTest) -> None:
+    realcluster.faults.add_error(500, share=0.5, verbs="list", resources="configmaps")
+    api = client(realcluster)
+    statuses = [api.request("GET", f"/api/v1/namespaces/{realcluster.namespace}/configmaps")[0] for _ in range(20)]
+    assert set(statuses) == {200, 500}
+    assert 4 <= statuses.count(500) <= 16
+
+
+def once(
+    real: ClusterTest, method: str, path: str, body: Any = None, timeout: float = 30.0
+) -> http.client.HTTPResponse:
+    """One request on a fresh connection to the proxy, no retry; the response is returned unread."""
+    proxy = real.proxy
+    context = ssl.create_default_context(cafile=str(proxy.ca_path))
+    conn = http.client.HTTPSConnection("127.0.0.1", proxy.port, context=context, timeout=timeout)
+    headers = {"Authorization": f"Bearer {proxy.token}", "Content-Type": "application/json"}
+    conn.request(method, path, None if body is None else json.dumps(body), headers)
+    return conn.getresponse()
+
+
+def test_dropped_connection_after_the_real_write(realcluster: ClusterTest) -> None:
+    realcluster.faults.close_connections(count=1, verbs="create", resources="configmaps")
+    response = once(
+        realcluster, "POST", f"/api/v1/namespaces/{realcluster.namespace}/configmaps", configmap(realcluster, "cut")
+    )
+    assert response.status == 201  # the head arrived, then the body was cut
+    with pytest.raises(http.client.IncompleteRead):
+        response.read()
+    assert realcluster.objects.get("configmaps", "cut", realcluster.namespace) is not None
+
+
+def test_hang_until_released_and_down_period(realcluster: ClusterTest) -> None:
+    realcluster.faults.hang(count=1, verbs="get", resources="namespaces")
+    with pytest.raises(TimeoutError):
+        once(realcluster, "GET", f"/api/v1/namespaces/{realcluster.namespace}", timeout=0.5)
+    realcluster.faults.release()
+    assert client(realcluster).call("GET", f"/api/v1/namespaces/{realcluster.namespace}")["metadata"]["name"]
+
+    realcluster.proxy.down()
+    with pytest.raises(ConnectionRefusedError):
+        once(realcluster, "GET", "/version")
+    realcluster.proxy.up()
+    assert client(realcluster).call("GET", "/version")["gitVersion"] == "v1.37.2"
+
+
+def test_latency_is_added_to_real_requests(realcluster: ClusterTest) -> None:
+    api = client(realcluster)
+    api.call("GET", "/version")
+    realcluster.faults.set_latency(0.3)
+    started = time.monotonic()
+    api.call("GET", "/version")
+    assert time.monotonic() - started >= 0.3
+
+
+def test_watch_streams_real_events_through_the_proxy(realcluster: ClusterTest) -> None:
+    realcluster.objects.create("configmaps", configmap(realcluster, "watched"), realcluster.namespace)
+    proxy = realcluster.proxy
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", proxy.port, context=ssl.create_default_context(cafile=str(proxy.ca_path))
+    )
+    query = urllib.parse.urlencode({"watch": "1", "timeoutSeconds": "2", "fieldSelector": "metadata.name=watched"})
+    conn.request(
+        "GET",
+        f"/api/v1/namespaces/{realcluster.namespace}/configmaps?{query}",
+        headers={"Authorization": f"Bearer {proxy.token}"},
+    )
+    response = conn.getresponse()
+    events = [json.loads(line) for line in response.read().splitlines() if line.strip()]
+    conn.close()
+    assert response.status == 200
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "watched")]
+    assert realcluster.requests.count(verb="watch", resource="configmaps") == 1
+
+
+def test_restricted_user_gets_the_real_403_through_the_proxy(realcluster: ClusterTest) -> None:
+    kubeconfig = realcluster.restricted_user(READ_CONFIGMAPS)
+    realcluster.objects.create("configmaps", configmap(realcluster, "visible"), realcluster.namespace)
+    allowed = realcluster.kubectl("--kubeconfig", str(kubeconfig), "get", "configmaps", "-o", "name")
+    assert "configmap/visible" in allowed.stdout
+    refused = realcluster.kubectl("--kubeconfig", str(kubeconfig), "get", "secrets", check=False)
+    user = f"restricted-{realcluster.test_id}"
+    assert refused.returncode == 1
+    assert (
+        f'secrets is forbidden: User "{user}" cannot list resource "secrets" in API group "" '
+        f'in the namespace "{realcluster.namespace}"'
+    ) in refused.stderr
+    denied = [e for e in realcluster.requests.entries if e.user == user and e.status == 403]
+    assert [(e.verb, e.resource) for e in denied] == [("list", "secrets")]
+
+
+def test_restricted_user_gets_the_real_403_straight_from_kube_apiserver(realcluster: ClusterTest) -> None:
+    kubeconfig = realcluster.restricted_user(READ_CONFIGMAPS, through_proxy=False)
+    manifest = realcluster.tmp_path / "cm.json"
+    manifest.write_text(json.dumps(configmap(realcluster, "nope")))
+    refused = realcluster.kubectl(
+        "--kubeconfig", str(kubeconfig), "apply", "--server-side", "-f", str(manifest), check=False
+    )
+    assert refused.returncode == 1
+    assert 'configmaps "nope" is forbidden' in refused.stderr
+    assert "cannot patch resource" in refused.stderr
+    user = realcluster.cluster.client(f"restricted-{realcluster.test_id}")
+    status, body = user.request("GET", "/api/v1/namespaces/kube-system/configmaps")
+    assert status == 403
+    assert body["reason"] == "Forbidden"
+    assert body["details"]["kind"] == "configmaps"
+    assert realcluster.requests.entries == []  # nothing went through the proxy
