@@ -134,10 +134,11 @@ def _root(
 
 def _register() -> None:
     # Command modules import this module for `command`, so they are registered after `app` exists.
-    from meshctl.cli import manifest, profile, version
+    from meshctl.cli import install, manifest, profile, version
 
     profile.register(app)
     manifest.register(app)
+    install.register(app, manifest.manifest_app)
     version.register(app)
 
 

@@ -60,3 +60,59 @@ def build_config(inp: Any) -> Any:
     for warning in config.warnings:
         output.ENV.warn(warning)
     return config
+
+
+# --- cluster-changing options (install, upgrade, uninstall) ---------------------------------------------------------
+
+SkipConfirmationOpt = Annotated[
+    bool,
+    typer.Option("--skip-confirmation", "-y", "--yes", help="Do not ask for confirmation (needed without a terminal)."),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show the plan (asking the cluster by server-side dry run); write nothing.")
+]
+ReadinessTimeoutOpt = Annotated[
+    str,
+    typer.Option(
+        "--readiness-timeout", metavar="DURATION", help="How long to wait for workloads to become ready (e.g. 5m, 90s)."
+    ),
+]
+NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Do not wait for workloads to become ready.")]
+ForceConflictsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force-conflicts", help="Take over fields and objects that another field manager or tool owns (adopt)."
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", metavar="N", min=1, max=64, help="Parallel requests per phase.")
+]
+LockTimeoutOpt = Annotated[
+    str,
+    typer.Option(
+        "--lock-timeout", metavar="DURATION", help="How long to wait for another meshctl's installation lock."
+    ),
+]
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str, *, flag: str) -> float:
+    """Seconds of a Go-style duration (``5m``, ``1m30s``, ``90s``, ``500ms``; a bare number is seconds)."""
+    import re
+
+    from meshctl import errors
+
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", value)
+        if not parts or "".join(n + u for n, u in parts) != value:
+            raise errors.UsageError(
+                f"invalid value for {flag}: {text!r} is not a duration", hint="use e.g. 300s, 5m or 1m30s"
+            ) from None
+        seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    if seconds < 0:
+        raise errors.UsageError(f"invalid value for {flag}: {text!r} is negative")
+    return seconds

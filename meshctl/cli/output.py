@@ -7,10 +7,12 @@ cluster is written as plain text and never interpreted as markup.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from meshctl import errors
@@ -44,6 +46,14 @@ class Environment:
         return _isatty(sys.stdout)
 
     @property
+    def stdin_isatty(self) -> bool:
+        return _isatty(sys.stdin)
+
+    @property
+    def stderr_isatty(self) -> bool:
+        return _isatty(sys.stderr)
+
+    @property
     def color(self) -> bool:
         """Colour only on a terminal, and never when ``--no-color`` or ``NO_COLOR`` (any non-empty value) is set."""
         return not self.no_color and not os.environ.get("NO_COLOR") and self.stdout_isatty
@@ -70,6 +80,58 @@ class Environment:
         """A warning line on stderr; warnings survive ``--quiet``."""
         self.stderr.write(f"warning: {text}\n")
         self.stderr.flush()
+
+
+def ask(question: str) -> bool:
+    """Ask a yes/no question on the terminal (``question (y/N) ``); only ``y``/``yes`` agree, EOF or empty declines.
+
+    Other answers ask again, as istioctl does.
+    """
+    env = ENV
+    while True:
+        env.stderr.write(f"{question} (y/N) ")
+        env.stderr.flush()
+        line = env.stdin.readline()
+        if not line:
+            env.stderr.write("\n")
+            return False
+        answer = line.strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("", "n", "no"):
+            return False
+
+
+class _StderrHandler(logging.Handler):
+    """Log records as plain lines on the current stderr (resolved per record: tests swap the stream)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            ENV.stderr.write(f"{record.levelname.lower()}: {self.format(record)}\n")
+        except Exception:  # a closed stderr must not turn logging into a crash
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def logging_to_stderr(verbosity: int) -> Iterator[None]:
+    """Show meshctl's log records on stderr: ``-v`` info, ``-vv`` requests (debug), ``-vvv`` bodies (trace).
+
+    The client layer redacts credentials and Secret data before it logs, at every level.
+    """
+    logger = logging.getLogger("meshctl")
+    if verbosity <= 0:
+        yield
+        return
+    level = {1: logging.INFO, 2: logging.DEBUG}.get(verbosity, 5)
+    handler = _StderrHandler(level)
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
 
 
 def _isatty(stream: Any) -> bool:

@@ -203,14 +203,16 @@ def update(
     change: Callable[[Inventory], None],
     *,
     current: Inventory | None = None,
+    known: bool = False,
     attempts: int = 5,
 ) -> Inventory:
     """Read-modify-write: apply ``change`` to the inventory (a new one when there is none) and store it.
 
-    ``current`` saves the first read. A 409 (someone wrote in between) is retried after a fresh read.
+    ``known=True`` says that ``current`` is the state just read (None: there is none), which saves the first read.
+    A 409 (someone wrote in between) is retried after a fresh read.
     """
     for attempt in range(attempts):
-        inv = current if current is not None and attempt == 0 else read(client, namespace, name)
+        inv = current if known and attempt == 0 else read(client, namespace, name)
         if inv is None:
             inv = Inventory(name=name, namespace=namespace)
         else:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from meshctl.config import layering
+
+if TYPE_CHECKING:
+    from meshctl.kube import client as kclient
 
 
 def config_input(
@@ -31,3 +34,16 @@ def config_input(
 def effective_config(inp: layering.ConfigInput, stdin: TextIO | None) -> layering.EffectiveConfig:
     """Layer, translate and validate; the warnings are on the result (``.warnings``) for the caller to show."""
     return layering.build_effective_config(inp, stdin=stdin)
+
+
+def cluster_client(
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    concurrency: int = 8,
+    warn: Callable[[str], None] | None = None,
+) -> kclient.KubeClient:
+    """A client for the cluster the kubeconfig (and ``--context``) name; imports the Kubernetes client lazily."""
+    from meshctl.kube import client
+
+    return client.connect(kubeconfig=kubeconfig, context=context, concurrency=concurrency, warn=warn)
