@@ -134,12 +134,13 @@ def _root(
 
 def _register() -> None:
     # Command modules import this module for `command`, so they are registered after `app` exists.
-    from meshctl.cli import install, manifest, profile, version
+    from meshctl.cli import inject, install, manifest, profile, version
 
     profile.register(app)
     manifest.register(app)
     install.register(app, manifest.manifest_app)
     version.register(app)
+    inject.register(app)
 
 
 _register()

@@ -1,0 +1,1 @@
+"""Manual sidecar injection (``kube-inject``), pure: workload manifests in, injected manifests out."""
