@@ -179,6 +179,7 @@ def ensure_binaries(progress: Callable[[str], None] | None = None) -> Binaries:
         if result.complete():  # built by another process while this one waited
             return result
         staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        staging.chmod(0o755)
         try:
             started = time.monotonic()
             for module in MODULES:

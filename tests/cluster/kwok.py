@@ -49,6 +49,11 @@ def configuration(kwok_stage_files: list[pathlib.Path]) -> list[dict[str, Any]]:
                 "manageNodesWithAnnotationSelector": f"{NODE_ANNOTATION}=fake",
                 "nodeLeaseDurationSeconds": 40,
                 "cidr": "10.244.0.0/16",
+                # Set explicitly: a --config file's options are not defaulted.
+                "nodeLeaseParallelism": 4,
+                "nodePlayStageParallelism": 4,
+                "podPlayStageParallelism": 4,
+                "podsOnNodeSyncParallelism": 1,
             },
         }
     ]
