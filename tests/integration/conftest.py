@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -59,9 +58,9 @@ def _own_cache(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
 if HAVE_CLUSTER_BACKEND:
 
     @pytest.fixture
-    def backend(request: pytest.FixtureRequest, cluster_backend: Any) -> Iterator[Backend]:
+    def backend(request: pytest.FixtureRequest, cluster_backend: Any) -> Backend:
         api = request.getfixturevalue("apiserver") if cluster_backend.name == "apiserver" else None
-        yield Backend(
+        return Backend(
             cluster_backend.name,
             pathlib.Path(cluster_backend.kubeconfig_path),
             cluster_backend.requests,
@@ -73,11 +72,11 @@ if HAVE_CLUSTER_BACKEND:
 else:  # pragma: no cover
 
     @pytest.fixture
-    def backend(apiserver: ApiServer, tmp_path: pathlib.Path) -> Iterator[Backend]:
+    def backend(apiserver: ApiServer, tmp_path: pathlib.Path) -> Backend:
         from tests.apiserver.kubectl import Kubectl
 
         class _Raw:
             def kubectl(self, *args: str, check: bool = True) -> Any:
                 return Kubectl(apiserver, tmp_path)(*args, check=check)
 
-        yield Backend("apiserver", apiserver.kubeconfig_path, apiserver.requests, apiserver.objects, apiserver, _Raw())
+        return Backend("apiserver", apiserver.kubeconfig_path, apiserver.requests, apiserver.objects, apiserver, _Raw())
