@@ -131,6 +131,17 @@ class Lock:
         self.release()
 
 
+def lease_object(namespace: str, *, holder: str, duration: int) -> dict[str, Any]:
+    """The Lease that says ``holder`` holds the lock from now on for ``duration`` seconds."""
+    now = _micro(_now())
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": LOCK_NAME, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "meshctl"}},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration, "acquireTime": now, "renewTime": now},
+    }
+
+
 def acquire(
     client: kclient.KubeClient,
     namespace: str,
@@ -153,23 +164,9 @@ def acquire(
     announced = ""
     seen: dict[str, float] = {}  # resourceVersion of the held lease -> when we first saw it
     while True:
-        now = _now()
-        spec = {
-            "holderIdentity": holder,
-            "leaseDurationSeconds": duration,
-            "acquireTime": _micro(now),
-            "renewTime": _micro(now),
-        }
-        lease: dict[str, Any] = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {
-                "name": LOCK_NAME,
-                "namespace": namespace,
-                "labels": {"app.kubernetes.io/managed-by": "meshctl"},
-            },
-            "spec": spec,
-        }
+        lease = lease_object(namespace, holder=holder, duration=duration)
+        spec = lease["spec"]
+        now = _parse(spec["renewTime"]) or _now()
         try:
             return Lock(client, res, client.create(res, lease), duration)
         except kerrors.AlreadyExists:

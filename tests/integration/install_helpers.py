@@ -13,7 +13,7 @@ import yaml
 from meshctl import objects
 from meshctl.kube import inventory
 from tests.apiserver.server import ApiServer
-from tests.helpers import run_cli
+from tests.helpers import CliResult, run_cli
 
 Identity = tuple[str, str, str, str]  # group, kind, namespace, name
 
@@ -163,3 +163,32 @@ NAD_CRD = {
         ],
     },
 }
+
+
+def run_unchecked(*args: str, stdin: str = "", tty: bool = False) -> CliResult:
+    """Run ``meshctl ARGS`` in-process without tests.helpers.run_cli's rule that stderr starts with ``error:``:
+    install writes progress (and prompts) to stderr before an error can happen. The error line must still be there.
+    """
+    import contextlib
+    import io
+    import sys
+
+    from meshctl.cli import app
+
+    class _Stdin(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.stdin
+    sys.stdin = _Stdin(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = app.run(list(args))
+    finally:
+        sys.stdin = old
+    result = CliResult(int(code), out.getvalue(), err.getvalue())
+    if result.exit_code not in (0, 1):
+        assert any(line.startswith("error: ") for line in result.stderr.splitlines()), result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result

@@ -271,26 +271,8 @@ def test_no_terminal_and_no_yes_is_exit_7_before_touching_the_cluster(backend: B
 
 
 def _on_terminal(backend: Backend, answers: str, *args: str) -> tuple[int, str]:
-    """Run install with a terminal on stdin (tests.helpers.run_cli wants errors first on stderr; a prompt precedes)."""
-    import contextlib
-    import io
-    import sys
-
-    from meshctl.cli import app
-
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    err = io.StringIO()
-    old = sys.stdin
-    sys.stdin = Tty(answers)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-            code = app.run(["install", "--kubeconfig", str(backend.kubeconfig), *args])
-    finally:
-        sys.stdin = old
-    return int(code), err.getvalue()
+    result = h.run_unchecked("install", "--kubeconfig", str(backend.kubeconfig), *args, stdin=answers, tty=True)
+    return result.exit_code, result.stderr
 
 
 def test_prompt_on_a_terminal(backend: Backend) -> None:

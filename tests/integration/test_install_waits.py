@@ -1,0 +1,230 @@
+"""Install against the test API server's controls: slow CRDs, workloads that fail or never get ready, the lock,
+and what install prints (heartbeats, redaction). No sleeps: the tests wait for conditions.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+
+from meshctl.kube import lock as klock
+from tests.apiserver.server import ApiServer
+from tests.integration import install_helpers as h
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def meshctl(api: ApiServer, *args: str, expect: int = 0) -> Any:
+    result = h.run_unchecked(*args, "--kubeconfig", str(api.kubeconfig_path))
+    assert result.exit_code == expect, result.stderr
+    return result
+
+
+def spawn(api: ApiServer, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``meshctl ARGS`` in its own process (for concurrency and for being killed)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "meshctl", *args, "--kubeconfig", str(api.kubeconfig_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
+
+
+def _wait_until(condition: Any, timeout: float = 60.0) -> None:
+    """Wait for a condition that only the request log shows (it has no notification)."""
+    pause = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        pause.wait(0.01)
+    raise TimeoutError("condition not met")
+
+
+def _with_telemetry(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A --manifests DIR whose pilot also renders a custom resource of one of the base CRDs (a Telemetry)."""
+    target = tmp_path / "manifests"
+    shutil.copytree(REPO / "manifests", target)
+    shutil.copytree(REPO / "profiles", target / "profiles")
+    (target / "pilot" / "telemetry.yaml.j2").write_text(
+        "apiVersion: telemetry.istio.io/v1\n"
+        "kind: Telemetry\n"
+        "metadata:\n"
+        "  name: mesh-default\n"
+        "  namespace: {{ namespace }}\n"
+        "spec:\n"
+        "  accessLogging:\n"
+        "  - providers:\n"
+        "    - name: envoy\n"
+    )
+    return target
+
+
+def test_no_custom_resource_or_later_phase_is_sent_before_the_crds_are_established(
+    apiserver: ApiServer, tmp_path: pathlib.Path
+) -> None:
+    manifests = _with_telemetry(tmp_path)
+    docs = h.generate("-d", str(manifests))
+    crd_names = [d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"]
+    assert any(d["kind"] == "Telemetry" for d in docs)
+
+    # On a fresh cluster the dry run cannot check the Telemetry: its CRD does not exist yet.
+    plan = meshctl(apiserver, "install", "--dry-run", "-d", str(manifests)).stdout
+    assert "create     Telemetry/istio-system/mesh-default  (not checked by the server: its CRD" in plan
+
+    apiserver.options.crd_establish_delay = 1.0
+    early: list[str] = []
+    inner = apiserver._http.handler
+
+    def guard(request: Any) -> Any:
+        if request.method == "PATCH" and "customresourcedefinitions" not in request.target:
+            for name in crd_names:
+                crd = apiserver.objects.get("customresourcedefinitions", name)
+                conditions = {c["type"]: c["status"] for c in (crd or {}).get("status", {}).get("conditions", [])}
+                if conditions.get("Established") != "True" and "dryRun" not in request.target:
+                    early.append(f"{request.target} before {name} was established")
+        return inner(request)
+
+    apiserver._http.handler = guard
+    try:
+        meshctl(apiserver, "install", "-y", "--no-wait", "-d", str(manifests))
+    finally:
+        apiserver._http.handler = inner
+    assert early == []
+    sent = [e for e in apiserver.requests.entries if e.resource == "telemetries" and not e.dry_run]
+    assert [e.status for e in sent] == [201]
+    # Waiting for establishment is by watch, not by polling each CRD.
+    assert apiserver.requests.count(verb="get", resource="customresourcedefinitions") == 0
+    assert apiserver.requests.count(verb="watch", resource="customresourcedefinitions") >= 1
+
+
+def test_image_pull_backoff_ends_install_on_the_reason(apiserver: ApiServer) -> None:
+    apiserver.controllers.fail("Deployment", "istiod", reason="ImagePullBackOff")
+    proc = spawn(apiserver, "install", "-y", "--readiness-timeout", "10m")
+    try:
+        _, err = proc.communicate(timeout=90)  # a guard far below the readiness timeout
+    finally:
+        proc.kill()
+    assert proc.returncode == 5, err
+    assert "error: Deployment/istio-system/istiod is not ready: ImagePullBackOff (pod istiod-" in err
+    assert 'Back-off pulling image "docker.io/istio/pilot:1.30.3' in err
+    assert "✘ Istiod encountered an error: Deployment/istio-system/istiod is not ready: ImagePullBackOff" in err
+    assert "✔ Istio core installed" in err
+    assert "✔ Installation complete" not in err
+
+
+def test_plain_timeout_lists_everything_pending_and_why(apiserver: ApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    apiserver.controllers.disable("Deployment")
+    monkeypatch.setenv("MESHCTL_HEARTBEAT", "0.2")
+    result = meshctl(apiserver, "install", "-y", "--readiness-timeout", "1s", expect=5)
+    lines = result.stderr.splitlines()
+    assert "error: 2 objects not ready after 1s" in lines
+    assert "  Deployment/istio-system/istio-ingressgateway: waiting for the controller to observe the latest spec" in (
+        lines
+    )
+    assert "  Deployment/istio-system/istiod: waiting for the controller to observe the latest spec" in lines
+    # Without a terminal, a heartbeat line names what is still pending.
+    beats = [line for line in lines if line.startswith("- Still waiting for Deployment/istio-system/istiod")]
+    assert len(beats) >= 2
+    # The objects are applied and recorded; only readiness failed.
+    assert h.inventories(apiserver)["meshctl-default"].state == "deployed"
+
+
+def test_second_install_waits_for_the_lock_and_both_end_consistent(apiserver: ApiServer) -> None:
+    # The first install holds the lock while its read of the inventories hangs, until the second has seen the lock.
+    apiserver.faults.hang(count=1, verbs="list", resources="secrets")
+    first = spawn(apiserver, "install", "-y", "--no-wait")
+    apiserver.objects.wait_for("leases", klock.LOCK_NAME, "istio-system", timeout=60)
+    second = spawn(apiserver, "install", "-y", "--no-wait")
+    _wait_until(lambda: apiserver.requests.count(verb="get", resource="leases") > 0)
+    apiserver.faults.release()
+    results = [p.communicate(timeout=120) for p in (first, second)]
+    assert (first.returncode, second.returncode) == (0, 0), results
+    assert "- Waiting for the installation lock, held by " in results[1][1]
+    assert "(pid " in results[1][1]
+    docs = h.generate()
+    assert set().union(*h.inventory_members(apiserver).values()) == {h.identity(d) for d in docs}
+    assert {inv.state for inv in h.inventories(apiserver).values()} == {"deployed"}
+    assert apiserver.objects.get("leases", klock.LOCK_NAME, "istio-system") is None
+
+
+def test_lock_left_by_a_killed_run_is_taken_over_once_expired(
+    apiserver: ApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(klock.DURATION_ENV, "1")
+    apiserver.faults.set_latency(0.02)
+    victim = spawn(apiserver, "install", "-y", "--no-wait", env={klock.DURATION_ENV: "1"})
+    apiserver.objects.wait_for("leases", klock.LOCK_NAME, "istio-system", timeout=60)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate(timeout=30)
+    apiserver.faults.set_latency(0.0)
+    holder = apiserver.objects.get("leases", klock.LOCK_NAME, "istio-system")["spec"]["holderIdentity"]
+    result = meshctl(apiserver, "install", "-y", "--no-wait", "--lock-timeout", "30s")
+    assert f"Took over the lock of {holder}, which had expired" in result.stderr
+    docs = h.generate()
+    assert set().union(*h.inventory_members(apiserver).values()) == {h.identity(d) for d in docs}
+
+
+def test_live_holder_beyond_lock_timeout_is_exit_4_naming_it(apiserver: ApiServer) -> None:
+    apiserver.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+    lease = klock.lease_object("istio-system", holder="ci-job-42", duration=3600)
+    apiserver.objects.create(lease)
+    result = meshctl(apiserver, "install", "-y", "--lock-timeout", "0.3s", expect=4)
+    assert "- Waiting for the installation lock, held by ci-job-42" in result.stderr
+    assert "error: the installation lock istio-system/meshctl-lock is held by ci-job-42" in result.stderr
+    assert apiserver.objects.get("deployments", "istiod", "istio-system") is None
+
+
+def test_token_never_appears_in_output_at_vvv_nor_in_errors(apiserver: ApiServer) -> None:
+    token = apiserver.token
+    ok = meshctl(apiserver, "install", "-y", "-vvv")
+    assert "request body:" in ok.stderr  # -vvv shows bodies…
+    assert "<redacted>" in ok.stderr  # …with the inventory Secret's data masked
+    assert token not in ok.stdout + ok.stderr
+    # An error path: a user who may not create Leases, with a known token.
+    known = "sekret-token-0123456789"
+    apiserver.add_user("ci", token=known)
+    apiserver.faults.forbid("ci", verbs=["create"], resources=["leases"])
+    path = apiserver.write_kubeconfig(apiserver.workdir / "ci-kubeconfig", user="ci")
+    denied = h.run_unchecked("install", "-y", "-vvv", "--kubeconfig", str(path))
+    assert denied.exit_code == 4
+    assert 'hint: user "ci" may not create leases.coordination.k8s.io' in denied.stderr
+    assert known not in denied.stdout + denied.stderr
+
+
+def test_retried_faults_do_not_fail_install(apiserver: ApiServer) -> None:
+    apiserver.faults.add_error(503, count=3, verbs="patch")
+    apiserver.faults.add_error(429, count=2, verbs="list", retry_after=0.05)
+    meshctl(apiserver, "install", "-y", "--no-wait")
+    assert h.inventories(apiserver)["meshctl-default"].state == "deployed"
+
+
+def test_watches_resume_when_the_server_drops_them(apiserver: ApiServer) -> None:
+    apiserver.options.rollout_delay = 0.5
+    done = threading.Event()
+
+    def drop_when_waiting() -> None:
+        # Once install watches Deployments, drop every connection once.
+        while not done.is_set():
+            if apiserver.requests.count(verb="watch", resource="deployments"):
+                apiserver.down(0.1)
+                return
+            done.wait(0.01)
+
+    dropper = threading.Thread(target=drop_when_waiting)
+    dropper.start()
+    try:
+        meshctl(apiserver, "install", "-y")
+    finally:
+        done.set()
+        dropper.join()
+    assert apiserver.requests.count(verb="watch", resource="deployments") >= 2
