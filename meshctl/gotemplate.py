@@ -28,6 +28,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import decimal
+import functools
 import json
 import math
 import re
@@ -38,7 +39,7 @@ import yaml
 
 from meshctl import errors
 
-_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class TemplateError(errors.RenderError):
@@ -722,8 +723,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _go_json(value: Any, *, sort_keys: bool) -> str:
+    """``encoding/json``'s compact text: map keys sorted (``sort_keys``), a struct's JSON form in its own order."""
+    if isinstance(value, Struct):
+        if value.json is None:
+            raise TemplateError("this struct has no JSON form")
+        return _go_json(value.json, sort_keys=False)
+    if isinstance(value, Mapping):
+        keys = sorted(value, key=str) if sort_keys else list(value)
+        items = (f"{json.dumps(str(k), ensure_ascii=False)}:{_go_json(value[k], sort_keys=sort_keys)}" for k in keys)
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_go_json(v, sort_keys=sort_keys) for v in value) + "]"
+    if isinstance(value, float) and math.isfinite(value):
+        return _go_json_float(value)
+    return json.dumps(_plain(value), ensure_ascii=False)
+
+
+def _go_json_float(value: float) -> str:
+    """``encoding/json``'s float64: plain digits from 1e-6 up to 1e21, exponent form (``1e-7``, ``1e+21``) outside."""
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    if value != 0 and (abs(value) < 1e-6 or abs(value) >= 1e21):
+        mantissa, _, exponent = f"{value!r}".partition("e")
+        if not exponent:  # repr chose plain digits; write them in exponent form
+            mantissa, _, exponent = f"{decimal.Decimal(repr(value)).normalize():e}".partition("e")
+        power = int(exponent)
+        return f"{mantissa}e{'-' if power < 0 else '+'}{abs(power) if power < 0 else f'{power:02d}'}"
+    return format(decimal.Decimal(repr(value)), "f")
+
+
 def _json_text(value: Any, *, sort_keys: bool) -> str:
-    text = json.dumps(_plain(value), separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False)
+    text = _go_json(value, sort_keys=sort_keys)
     # encoding/json escapes these so the text can sit in HTML and JavaScript unharmed.
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028")):
         text = text.replace(char, escape)
@@ -859,7 +890,187 @@ def _fn_proto_to_json(value: Any) -> str:
 
 
 def _fn_to_yaml(value: Any) -> str:
-    return yaml.dump(_plain(value), Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True)
+    return yaml.dump(
+        _yaml_ready(_plain(value)), Dumper=_GoYamlDumper, sort_keys=False, default_flow_style=False, allow_unicode=True
+    )
+
+
+# istiod's toYaml is sigs.k8s.io/yaml: JSON, read back by go-yaml v2 and written by it. The emitter is libyaml's
+# (go-yaml v2 is a port of it), so PyYAML's C dumper writes the same text once three choices are made go-yaml's way:
+# which plain scalars would read back as something other than a string (those strings are double-quoted), the
+# order of map keys (digit runs compare as numbers), and how floats are written (Go's shortest 'g' format).
+
+_V2_BOOLS_NULLS = frozenset(
+    {
+        "y",
+        "Y",
+        "yes",
+        "Yes",
+        "YES",
+        "true",
+        "True",
+        "TRUE",
+        "on",
+        "On",
+        "ON",
+        "n",
+        "N",
+        "no",
+        "No",
+        "NO",
+        "false",
+        "False",
+        "FALSE",
+        "off",
+        "Off",
+        "OFF",
+        "~",
+        "null",
+        "Null",
+        "NULL",
+    }
+)
+_V2_SPECIAL_FLOATS = frozenset(
+    {
+        ".nan",
+        ".NaN",
+        ".NAN",
+        ".inf",
+        ".Inf",
+        ".INF",
+        "+.inf",
+        "+.Inf",
+        "+.INF",
+        "-.inf",
+        "-.Inf",
+        "-.INF",
+    }
+)
+_V2_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_V2_BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+_V2_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}.*)?$")
+_STR_TAG, _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_BOOL_TAG, _NULL_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
+
+
+def _go_int(text: str) -> bool:
+    """``strconv.ParseInt(text, 0, 64)`` or ``ParseUint`` succeeds (base prefixes 0x, 0o, 0b and a leading 0)."""
+    body = text[1:] if text[:1] in "+-" else text
+    if text[:1] == "+" and not body:
+        return False
+    lowered = body.lower()
+    for prefix, base in (("0x", 16), ("0o", 8), ("0b", 2)):
+        if lowered.startswith(prefix):
+            digits, radix = body[2:], base
+            break
+    else:
+        digits, radix = (body[1:], 8) if len(body) > 1 and body[0] == "0" else (body, 10)
+    try:
+        number = int(digits, radix) if digits and "_" not in digits else None
+    except ValueError:
+        return False
+    if number is None:
+        return False
+    return number < 2**64 if text[:1] != "-" else number <= 2**63
+
+
+def _v2_tag(text: str) -> str:
+    """The tag go-yaml v2 resolves a plain scalar to (``resolve`` in its resolve.go)."""
+    if text == "" or text in _V2_BOOLS_NULLS:
+        return _NULL_TAG if text in ("", "~", "null", "Null", "NULL") else _BOOL_TAG
+    if text in _V2_SPECIAL_FLOATS:
+        return _FLOAT_TAG
+    head = text[0]
+    if head == ".":
+        return _FLOAT_TAG if _V2_FLOAT.match(text) else _STR_TAG
+    if head in "+-0123456789":
+        if _V2_TIMESTAMP.match(text):
+            return "tag:yaml.org,2002:timestamp"
+        plain = text.replace("_", "")
+        if _go_int(plain):
+            return _INT_TAG
+        if _V2_FLOAT.match(plain):
+            return _FLOAT_TAG
+    return _STR_TAG
+
+
+def _v2_less(a: str, b: str) -> bool:
+    """go-yaml v2's order of string map keys: like strings, but runs of digits compare as numbers."""
+    digits = False
+    for i in range(min(len(a), len(b))):
+        x, y = a[i], b[i]
+        if x == y:
+            digits = x.isdigit()
+            continue
+        x_letter, y_letter = x.isalpha(), y.isalpha()
+        if x_letter and y_letter:
+            return x < y
+        if x_letter or y_letter:
+            return x_letter if digits else y_letter
+        x_end, y_end, x_num, y_num = i, i, 0, 0
+        if x == "0" or y == "0":
+            j = i - 1
+            while j >= 0 and a[j].isdigit():
+                if a[j] != "0":
+                    x_num = y_num = 1
+                    break
+                j -= 1
+        while x_end < len(a) and a[x_end].isdigit():
+            x_num, x_end = x_num * 10 + int(a[x_end]), x_end + 1
+        while y_end < len(b) and b[y_end].isdigit():
+            y_num, y_end = y_num * 10 + int(b[y_end]), y_end + 1
+        if x_num != y_num:
+            return x_num < y_num
+        if x_end != y_end:
+            return x_end < y_end
+        return x < y
+    return len(a) < len(b)
+
+
+def _v2_key_order(a: str, b: str) -> int:
+    return -1 if _v2_less(a, b) else 1 if _v2_less(b, a) else 0
+
+
+def _yaml_ready(value: Any) -> Any:
+    """Maps with keys in go-yaml's order; integers beyond 64 bits back to floats (go-yaml reads them so)."""
+    if isinstance(value, Mapping):
+        keys = sorted((str(k) for k in value), key=functools.cmp_to_key(_v2_key_order))
+        return {key: _yaml_ready(value[key]) for key in keys}
+    if isinstance(value, list):
+        return [_yaml_ready(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return float(value)
+    return value
+
+
+class _GoYamlDumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _v2_tag(value)
+        tag: str = super().resolve(kind, value, implicit)
+        return tag
+
+
+def _represent_go_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    if "\n" in data:
+        style: str | None = "|"
+    elif _v2_tag(data) != _STR_TAG or _V2_BASE60.match(data):
+        style = '"'
+    else:
+        style = None
+    return dumper.represent_scalar(_STR_TAG, data, style=style)
+
+
+def _represent_go_float(dumper: yaml.SafeDumper, data: float) -> yaml.ScalarNode:
+    text = {"+Inf": ".inf", "-Inf": "-.inf", "NaN": ".nan"}.get(format_float(data), format_float(data))
+    return dumper.represent_scalar(_FLOAT_TAG, text)
+
+
+_GoYamlDumper.add_representer(str, _represent_go_str)
+_GoYamlDumper.add_representer(float, _represent_go_float)
 
 
 def _fn_from_json(text: Any) -> Any:

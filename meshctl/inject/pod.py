@@ -61,7 +61,11 @@ class Owner:
 # Annotations
 
 
-_QUANTITY = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_QUANTITY_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+
+
+def _quantity(value: str) -> bool:
+    return _QUANTITY_RE.match(value) is not None
 
 
 def _uint(value: str) -> bool:
@@ -102,10 +106,10 @@ _CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     "traffic.sidecar.istio.io/excludeInboundPorts": (lambda v: _ports(v, wildcard=False), "comma-separated ports"),
     "traffic.sidecar.istio.io/includeOutboundPorts": (lambda v: _ports(v, wildcard=False), "comma-separated ports"),
     "traffic.sidecar.istio.io/excludeOutboundPorts": (lambda v: _ports(v, wildcard=False), "comma-separated ports"),
-    "sidecar.istio.io/proxyCPU": (_QUANTITY.match, "a quantity such as 100m"),
-    "sidecar.istio.io/proxyMemory": (_QUANTITY.match, "a quantity such as 128Mi"),
-    "sidecar.istio.io/proxyCPULimit": (_QUANTITY.match, "a quantity such as 2"),
-    "sidecar.istio.io/proxyMemoryLimit": (_QUANTITY.match, "a quantity such as 1Gi"),
+    "sidecar.istio.io/proxyCPU": (_quantity, "a quantity such as 100m"),
+    "sidecar.istio.io/proxyMemory": (_quantity, "a quantity such as 128Mi"),
+    "sidecar.istio.io/proxyCPULimit": (_quantity, "a quantity such as 2"),
+    "sidecar.istio.io/proxyMemoryLimit": (_quantity, "a quantity such as 1Gi"),
     NATIVE: (lambda v: probes.parse_bool(v) is not None, "true or false"),
 }
 
@@ -387,15 +391,22 @@ def _status_port(meta: Mapping[str, Any], config: Mapping[str, Any]) -> int:
     return _int(config.get("statusPort"), DEFAULT_STATUS_PORT)
 
 
+def injection_data(
+    pod: Mapping[str, Any], owner: Owner, conf: settings.Settings, where: str
+) -> tuple[gotemplate.Struct, dict[str, Any]]:
+    """The templates' data for ``pod`` (after checking its annotations), and the ProxyConfig it holds."""
+    meta = pod.get("metadata") or {}
+    check_annotations(_str_map(meta.get("annotations")), where)
+    config = proxy_config(meta, conf, where)
+    stripped = _strip(pod, str(_int(config.get("statusPort"), DEFAULT_STATUS_PORT)))
+    return template_data(stripped, owner, conf, config), config
+
+
 def inject(pod: Mapping[str, Any], owner: Owner, conf: settings.Settings, where: str) -> dict[str, Any]:
     """The injected pod (a new ``{"metadata": …, "spec": …}``); ``where`` names the workload in messages."""
     meta = pod.get("metadata") or {}
     annotations = _str_map(meta.get("annotations"))
-    check_annotations(annotations, where)
-    config = proxy_config(meta, conf, where)
-    mesh_status_port = _int(config.get("statusPort"), DEFAULT_STATUS_PORT)
-    stripped = _strip(pod, str(mesh_status_port))
-    data = template_data(stripped, owner, conf, config)
+    data, config = injection_data(pod, owner, conf, where)
 
     merged: dict[str, Any] = copy.deepcopy(dict(pod))
     fragment_pod: dict[str, Any] = {}

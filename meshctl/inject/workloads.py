@@ -48,7 +48,7 @@ class Result:
 def split_documents(text: str) -> list[tuple[int, str]]:
     """The documents of a YAML stream as (first line number, raw text), split at ``---`` lines."""
     documents: list[tuple[int, str]] = []
-    start, lines = 1, []
+    start, lines = 1, list[str]()
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
         if _SEPARATOR.match(line.rstrip("\r\n")):
             documents.append((start, "".join(lines)))
