@@ -45,6 +45,7 @@ NETWORK_LABEL = "topology.istio.io/network"
 PROMETHEUS_MERGE = "prometheus.istio.io/merge-metrics"
 _PROMETHEUS = ("prometheus.io/scrape", "prometheus.io/path", "prometheus.io/port")
 DEFAULT_STATUS_PORT = 15020
+AUTO_IMAGE = "auto"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -412,6 +413,14 @@ def inject(pod: Mapping[str, Any], owner: Owner, conf: settings.Settings, where:
     fragment_pod: dict[str, Any] = {}
     for name in _template_names(annotations, conf.injector):
         text = gotemplate.render(conf.injector.template(name), data)
+        if "<no value>" in text:
+            # Go prints a missing value as "<no value>" and goes on; the pod would carry it. Refuse instead.
+            line = text[: text.index("<no value>")].count("\n") + 1
+            raise errors.RenderError(
+                f"{where}: injection template {name!r} read a value the settings lack (output line {line}: "
+                f"{text.splitlines()[line - 1].strip()!r})",
+                hint="the injector values or mesh configuration are incomplete for this template",
+            )
         try:
             fragment = yamlio.load_yaml(text)
         except yaml.YAMLError as exc:
@@ -457,7 +466,9 @@ def _reapply_overrides(merged: dict[str, Any], original: Mapping[str, Any], frag
             recorded.setdefault(field, []).append(match)
             target = _find(spec.get(field), name)
             if target is not None:
-                spec[field][spec[field].index(target)] = merge.merge(target, match, merge.CONTAINER)
+                # `image: auto` (the gateway chart's) asks for the injected image.
+                own = {k: v for k, v in match.items() if not (k == "image" and v == AUTO_IMAGE)}
+                spec[field][spec[field].index(target)] = merge.merge(target, own, merge.CONTAINER)
     if recorded:
         merged.setdefault("metadata", {}).setdefault("annotations", {})[OVERRIDES] = json.dumps(
             recorded, separators=(",", ":")

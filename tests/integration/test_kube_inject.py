@@ -31,7 +31,9 @@ def test_kube_inject_then_kubectl_apply_server_side(backend: Backend) -> None:
     path = backend.raw.tmp_path / "httpbin-injected.yaml"
     path.write_text(injected.stdout, encoding="utf-8")
 
-    applied = backend.kubectl("apply", "--server-side", "--field-manager=kubectl-test", "-n", namespace, "-f", str(path))
+    applied = backend.kubectl(
+        "apply", "--server-side", "--field-manager=kubectl-test", "-n", namespace, "-f", str(path)
+    )
     assert applied.stdout.count("serverside-applied") == 3, applied.stdout
 
     template = _pod_template(backend, namespace)
@@ -39,7 +41,7 @@ def test_kube_inject_then_kubectl_apply_server_side(backend: Backend) -> None:
     containers = spec.get("initContainers", []) + spec["containers"]
     proxy = next(c for c in containers if c["name"] == "istio-proxy")
     assert proxy["image"] == "docker.io/istio/proxyv2:1.30.3"
-    assert {"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"} == proxy["ports"][0]
+    assert proxy["ports"][0] == {"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}
     assert proxy["readinessProbe"]["httpGet"]["port"] == 15021
     assert [c["name"] for c in spec["containers"]] == ["httpbin"]  # native sidecar: the proxy is an init container
     assert [c["name"] for c in spec["initContainers"]] == ["istio-init", "istio-proxy"]
@@ -66,7 +68,11 @@ def test_kube_inject_from_cluster_reads_the_installed_configmaps(backend: Backen
     ]
     assert len(configmaps) == 2
     path = backend.raw.tmp_path / "configmaps.yaml"
-    path.write_text(yaml.safe_dump_all([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}, *configmaps]))
+    path.write_text(
+        yaml.safe_dump_all(
+            [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}, *configmaps]
+        )
+    )
     backend.kubectl("apply", "--server-side", "-f", str(path))
 
     offline = run_cli("kube-inject", "-f", str(HTTPBIN))

@@ -25,7 +25,11 @@ EXPECTED: dict[str, set[str]] = {
     "profile schema": {"--output", "-o"},
     "manifest generate": INSTALL_STYLE | {"--output", "-o", "--component", "--with-namespace"},
     "version": {"--short", "--output", "-o"},
-}
+    "kube-inject": {"--filename", "-f", "--output", "-o", "--set", "-s", "--revision", "-r", "--manifests", "-d",
+                    "--force", "--operatorFileName", "--from-cluster", "--istioNamespace", "-i",
+                    "--injectConfigMapName", "--meshConfigMapName", "--injectConfigFile", "--meshConfigFile",
+                    "--valuesFile"},
+}  # fmt: skip
 
 
 def _commands() -> dict[str, Any]:
