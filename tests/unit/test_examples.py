@@ -12,7 +12,15 @@ from tests.helpers import run_cli
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def _is_istio_operator(path: Path) -> bool:
+    return any(d and d.get("kind") == "IstioOperator" for d in yaml.safe_load_all(path.read_text(encoding="utf-8")))
+
+
+OPERATOR_FILES = [p for p in sorted(EXAMPLES.glob("*.yaml")) if _is_istio_operator(p)]
+WORKLOAD_FILES = [p for p in sorted(EXAMPLES.glob("*.yaml")) if not _is_istio_operator(p)]
+
+
+@pytest.mark.parametrize("path", OPERATOR_FILES, ids=lambda p: p.name)
 def test_example_renders_without_warnings(path: Path) -> None:
     result = run_cli("manifest", "generate", "-f", str(path))
     assert result.stderr == ""
@@ -37,3 +45,20 @@ def test_canary_example_is_a_revision() -> None:
     out = run_cli("manifest", "generate", "-f", str(EXAMPLES / "canary.yaml")).stdout
     names = {d["metadata"]["name"] for d in yaml.safe_load_all(out) if d}
     assert "istiod-canary" in names
+
+
+@pytest.mark.parametrize("path", WORKLOAD_FILES, ids=lambda p: p.name)
+def test_workload_example_is_injected(path: Path) -> None:
+    result = run_cli("kube-inject", "-f", str(path))
+    assert result.stderr == ""
+    pods = [d for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "Deployment"]
+    assert pods
+    for deployment in pods:
+        assert "sidecar.istio.io/status" in deployment["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_every_example_is_in_the_readme_table() -> None:
+    table = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    assert WORKLOAD_FILES, "examples/httpbin.yaml is the kube-inject example"
+    for path in [*OPERATOR_FILES, *WORKLOAD_FILES]:
+        assert f"[{path.name}]({path.name})" in table, path.name
