@@ -64,6 +64,26 @@ def request_info(method: str, path: str, query: dict[str, str]) -> tuple[str, st
     return verb, resource, namespace, name
 
 
+class _Upstream:
+    """A thread's connection to kube-apiserver, registered so that `down()` and `stop()` can close it; closed when
+    the thread's locals go (the client connection ended)."""
+
+    def __init__(
+        self, conn: http.client.HTTPSConnection, registry: set[http.client.HTTPSConnection], lock: threading.Lock
+    ) -> None:
+        self.conn, self._registry, self._lock = conn, registry, lock
+        with lock:
+            registry.add(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._registry.discard(self.conn)
+        self.conn.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
 class FaultProxy:
     """`with FaultProxy(cluster) as proxy:` — serves HTTPS on a free 127.0.0.1 port.
 
@@ -283,27 +303,25 @@ class FaultProxy:
     # --- upstream ------------------------------------------------------------------------------------------------
 
     def _connection(self) -> http.client.HTTPSConnection:
-        conn: http.client.HTTPSConnection | None = getattr(self._local, "conn", None)
-        if conn is None:
+        """This client connection's upstream connection (kept alive; closed when the client's thread ends)."""
+        holder: _Upstream | None = getattr(self._local, "upstream", None)
+        if holder is None:
             conn = http.client.HTTPSConnection(
                 controlplane.HOST, self.cluster.port, context=self._upstream_context, timeout=self._upstream_timeout
             )
-            self._local.conn = conn
-            with self._upstreams_lock:
-                self._upstreams.add(conn)
-        return conn
+            holder = self._local.upstream = _Upstream(conn, self._upstreams, self._upstreams_lock)
+        return holder.conn
 
     def _drop_connection(self) -> None:
-        conn: http.client.HTTPSConnection | None = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            conn.close()
-            with self._upstreams_lock:
-                self._upstreams.discard(conn)
+        holder: _Upstream | None = getattr(self._local, "upstream", None)
+        self._local.upstream = None
+        if holder is not None:
+            holder.close()
 
     def _close_upstreams(self) -> None:
         with self._upstreams_lock:
-            conns, self._upstreams = list(self._upstreams), set()
+            conns = list(self._upstreams)
+            self._upstreams.clear()
         for conn in conns:
             with contextlib.suppress(OSError):
                 conn.close()

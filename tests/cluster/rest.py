@@ -42,6 +42,12 @@ class Rest:
         self._conn: http.client.HTTPSConnection | None = None
         self._paths: dict[str, tuple[str, bool]] = {}  # plural (or plural.group) -> (collection prefix, namespaced)
 
+    def __enter__(self) -> Rest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:

@@ -53,13 +53,15 @@ def test_nothing_is_sent_beyond_loopback_while_istios_webhooks_are_configured(re
     assert 'failed calling webhook "namespace.sidecar-injector.istio.io"' in refused.stderr
     assert realcluster.objects.list("pods", realcluster.namespace) == []
 
-    # The validator (failurePolicy Ignore until istiod is up) is called for Istio's resources; the write goes on.
+    # The validator (failurePolicy Ignore until istiod is up) is called for Istio's resources of its revision; the
+    # write goes on.
     realcluster.kubectl(
         *direct, "wait", "--for=condition=Established", "crd/gateways.networking.istio.io", "--timeout=60s"
     )
     gateway = realcluster.tmp_path / "gateway.yaml"
     gateway.write_text(
-        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: edge\nspec:\n  selector:\n"
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: edge\n"
+        "  labels: {istio.io/rev: default}\nspec:\n  selector:\n"
         "    istio: ingressgateway\n  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']\n"
     )
     realcluster.kubectl(*direct, "-n", realcluster.namespace, "apply", "-f", str(gateway))

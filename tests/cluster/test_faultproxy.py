@@ -3,11 +3,13 @@ RBAC refusals for a restricted user, through the proxy (impersonation) and strai
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import ssl
 import time
 import urllib.parse
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,12 +32,28 @@ def configmap(real: ClusterTest, name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": real.namespace}}
 
 
+@contextlib.contextmanager
+def once(
+    real: ClusterTest, method: str, path: str, body: Any = None, timeout: float = 30.0
+) -> Iterator[http.client.HTTPResponse]:
+    """One request on a fresh connection to the proxy, no retry; the response is yielded unread."""
+    proxy = real.proxy
+    context = ssl.create_default_context(cafile=str(proxy.ca_path))
+    conn = http.client.HTTPSConnection("127.0.0.1", proxy.port, context=context, timeout=timeout)
+    try:
+        headers = {"Authorization": f"Bearer {proxy.token}", "Content-Type": "application/json"}
+        conn.request(method, path, None if body is None else json.dumps(body), headers)
+        yield conn.getresponse()
+    finally:
+        conn.close()
+
+
 def test_injected_503s_then_the_real_answer(realcluster: ClusterTest) -> None:
     realcluster.objects.create("configmaps", configmap(realcluster, "settings"), realcluster.namespace)
     realcluster.faults.add_error(503, count=2, verbs="get", resources="configmaps")
-    api = client(realcluster)
     path = f"/api/v1/namespaces/{realcluster.namespace}/configmaps/settings"
-    answers = [api.request("GET", path) for _ in range(3)]
+    with client(realcluster) as api:
+        answers = [api.request("GET", path) for _ in range(3)]
     assert [status for status, _ in answers] == [503, 503, 200]
     assert answers[0][1]["reason"] == "ServiceUnavailable"
     real = answers[2][1]
@@ -50,15 +68,15 @@ def test_injected_503s_then_the_real_answer(realcluster: ClusterTest) -> None:
 def test_a_429_with_retry_after_then_the_real_write(realcluster: ClusterTest) -> None:
     realcluster.faults.add_error(429, count=1, verbs="create", resources="configmaps", retry_after=2)
     path = f"/api/v1/namespaces/{realcluster.namespace}/configmaps"
-    first = once(realcluster, "POST", path, configmap(realcluster, "limited"))
-    status = json.loads(first.read())
+    with once(realcluster, "POST", path, configmap(realcluster, "limited")) as first:
+        status = json.loads(first.read())
     assert first.status == 429
     assert first.getheader("Retry-After") == "2"
     assert status["reason"] == "TooManyRequests"
     assert status["details"]["retryAfterSeconds"] == 2
     assert realcluster.objects.get("configmaps", "limited", realcluster.namespace) is None  # never went upstream
-    second = once(realcluster, "POST", path, configmap(realcluster, "limited"))
-    created = json.loads(second.read())
+    with once(realcluster, "POST", path, configmap(realcluster, "limited")) as second:
+        created = json.loads(second.read())
     assert second.status == 201
     assert created["metadata"]["resourceVersion"]
     assert realcluster.requests.count(verb="create", resource="configmaps") == 2
@@ -76,73 +94,55 @@ def test_kubectl_retries_through_injected_429s_and_the_log_counts_its_requests(r
 
 def test_share_of_errors_is_seeded_and_leaves_real_answers_between(realcluster: ClusterTest) -> None:
     realcluster.faults.add_error(500, share=0.5, verbs="list", resources="configmaps")
-    api = client(realcluster)
-    statuses = [api.request("GET", f"/api/v1/namespaces/{realcluster.namespace}/configmaps")[0] for _ in range(20)]
+    with client(realcluster) as api:
+        path = f"/api/v1/namespaces/{realcluster.namespace}/configmaps"
+        statuses = [api.request("GET", path)[0] for _ in range(20)]
     assert set(statuses) == {200, 500}
     assert 4 <= statuses.count(500) <= 16
 
 
-def once(
-    real: ClusterTest, method: str, path: str, body: Any = None, timeout: float = 30.0
-) -> http.client.HTTPResponse:
-    """One request on a fresh connection to the proxy, no retry; the response is returned unread."""
-    proxy = real.proxy
-    context = ssl.create_default_context(cafile=str(proxy.ca_path))
-    conn = http.client.HTTPSConnection("127.0.0.1", proxy.port, context=context, timeout=timeout)
-    headers = {"Authorization": f"Bearer {proxy.token}", "Content-Type": "application/json"}
-    conn.request(method, path, None if body is None else json.dumps(body), headers)
-    return conn.getresponse()
-
-
 def test_dropped_connection_after_the_real_write(realcluster: ClusterTest) -> None:
     realcluster.faults.close_connections(count=1, verbs="create", resources="configmaps")
-    response = once(
-        realcluster, "POST", f"/api/v1/namespaces/{realcluster.namespace}/configmaps", configmap(realcluster, "cut")
-    )
-    assert response.status == 201  # the head arrived, then the body was cut
-    with pytest.raises(http.client.IncompleteRead):
-        response.read()
+    path = f"/api/v1/namespaces/{realcluster.namespace}/configmaps"
+    with once(realcluster, "POST", path, configmap(realcluster, "cut")) as response:
+        assert response.status == 201  # the head arrived, then the body was cut
+        with pytest.raises(http.client.IncompleteRead):
+            response.read()
     assert realcluster.objects.get("configmaps", "cut", realcluster.namespace) is not None
 
 
 def test_hang_until_released_and_down_period(realcluster: ClusterTest) -> None:
     realcluster.faults.hang(count=1, verbs="get", resources="namespaces")
-    with pytest.raises(TimeoutError):
-        once(realcluster, "GET", f"/api/v1/namespaces/{realcluster.namespace}", timeout=0.5)
+    path = f"/api/v1/namespaces/{realcluster.namespace}"
+    with pytest.raises(TimeoutError), once(realcluster, "GET", path, timeout=0.5):
+        pass
     realcluster.faults.release()
-    assert client(realcluster).call("GET", f"/api/v1/namespaces/{realcluster.namespace}")["metadata"]["name"]
+    with once(realcluster, "GET", path) as response:
+        assert response.status == 200
+        assert json.loads(response.read())["metadata"]["name"] == realcluster.namespace
 
     realcluster.proxy.down()
-    with pytest.raises(ConnectionRefusedError):
-        once(realcluster, "GET", "/version")
+    with pytest.raises(ConnectionRefusedError), once(realcluster, "GET", "/version"):
+        pass
     realcluster.proxy.up()
-    assert client(realcluster).call("GET", "/version")["gitVersion"] == "v1.37.2"
+    with once(realcluster, "GET", "/version") as response:
+        assert json.loads(response.read())["gitVersion"] == "v1.37.2"
 
 
 def test_latency_is_added_to_real_requests(realcluster: ClusterTest) -> None:
-    api = client(realcluster)
-    api.call("GET", "/version")
-    realcluster.faults.set_latency(0.3)
-    started = time.monotonic()
-    api.call("GET", "/version")
-    assert time.monotonic() - started >= 0.3
+    with client(realcluster) as api:
+        api.call("GET", "/version")
+        realcluster.faults.set_latency(0.3)
+        started = time.monotonic()
+        api.call("GET", "/version")
+        assert time.monotonic() - started >= 0.3
 
 
 def test_watch_streams_real_events_through_the_proxy(realcluster: ClusterTest) -> None:
     realcluster.objects.create("configmaps", configmap(realcluster, "watched"), realcluster.namespace)
-    proxy = realcluster.proxy
-    conn = http.client.HTTPSConnection(
-        "127.0.0.1", proxy.port, context=ssl.create_default_context(cafile=str(proxy.ca_path))
-    )
     query = urllib.parse.urlencode({"watch": "1", "timeoutSeconds": "2", "fieldSelector": "metadata.name=watched"})
-    conn.request(
-        "GET",
-        f"/api/v1/namespaces/{realcluster.namespace}/configmaps?{query}",
-        headers={"Authorization": f"Bearer {proxy.token}"},
-    )
-    response = conn.getresponse()
-    events = [json.loads(line) for line in response.read().splitlines() if line.strip()]
-    conn.close()
+    with once(realcluster, "GET", f"/api/v1/namespaces/{realcluster.namespace}/configmaps?{query}") as response:
+        events = [json.loads(line) for line in response.read().splitlines() if line.strip()]
     assert response.status == 200
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "watched")]
     assert realcluster.requests.count(verb="watch", resource="configmaps") == 1
@@ -174,8 +174,8 @@ def test_restricted_user_gets_the_real_403_straight_from_kube_apiserver(realclus
     assert refused.returncode == 1
     assert 'configmaps "nope" is forbidden' in refused.stderr
     assert "cannot patch resource" in refused.stderr
-    user = realcluster.cluster.client(f"restricted-{realcluster.test_id}")
-    status, body = user.request("GET", "/api/v1/namespaces/kube-system/configmaps")
+    with realcluster.cluster.client(f"restricted-{realcluster.test_id}") as user:
+        status, body = user.request("GET", "/api/v1/namespaces/kube-system/configmaps")
     assert status == 403
     assert body["reason"] == "Forbidden"
     assert body["details"]["kind"] == "configmaps"
