@@ -142,8 +142,9 @@ def kube_inject(
 
 def _check_options(*, from_cluster: bool, offline: bool, cluster_only: dict[str, bool], stdin_users: list[str]) -> None:
     if from_cluster and offline:
-        raise errors.UsageError("--from-cluster does not go with --set, --operatorFileName, --manifests or --force",
-                                hint=_OFFLINE_HINT)
+        raise errors.UsageError(
+            "--from-cluster does not go with --set, --operatorFileName, --manifests or --force", hint=_OFFLINE_HINT
+        )
     given = [name for name, used in cluster_only.items() if used]
     if given and not from_cluster:
         raise errors.UsageError(f"{', '.join(given)} only apply with --from-cluster", hint="add --from-cluster")

@@ -70,7 +70,9 @@ def _rendered_configmaps(sources: Sources, stdin: TextIO | None) -> tuple[dict[s
         settings.configmap_name(settings.INJECTOR_CONFIGMAP, revision): "injector",
         settings.configmap_name(settings.MESH_CONFIGMAP, revision): "mesh",
     }
-    found = {names[o["metadata"]["name"]]: o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] in names}
+    found = {
+        names[o["metadata"]["name"]]: o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] in names
+    }
     if "injector" not in found:
         raise errors.InputError(
             "this configuration renders no istio-sidecar-injector ConfigMap (is components.pilot disabled, or "
