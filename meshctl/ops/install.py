@@ -209,7 +209,7 @@ class _Install:
                     f"{_name(stray)} carries meshctl's membership label but is in no inventory; left alone"
                 )
             if self.confirm is not None and not self.confirm(plan):
-                raise errors.Aborted("installation cancelled", hint="nothing was changed")
+                raise errors.Aborted("installation cancelled: nothing was applied")
             results = self._execute(plan, created)
             if held.lost:
                 raise kerrors.KubeError(f"the installation lock was lost: {held.lost}", hint="rerun install")

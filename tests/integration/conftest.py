@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import warnings
 from typing import Any
 
 import pytest
@@ -22,11 +23,20 @@ from tests.apiserver.server import ApiServer
 from tests.helpers import CliResult, run_cli
 
 try:  # importing the fixtures registers them for this directory
-    from tests.cluster.fixtures import cluster_backend, real_cluster, realcluster  # noqa: F401
+    with warnings.catch_warnings():
+        # Its `realcluster` marker is registered by pytest_configure below when tests/cluster is not a plugin.
+        warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
+        from tests.cluster.fixtures import cluster_backend, real_cluster, realcluster  # noqa: F401
 
     HAVE_CLUSTER_BACKEND = True
 except ImportError:  # pragma: no cover - before tests/cluster existed
     HAVE_CLUSTER_BACKEND = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "realcluster: runs against the real control plane (tests/cluster); needs `go` to build it"
+    )
 
 
 @dataclasses.dataclass

@@ -189,6 +189,8 @@ def run_unchecked(*args: str, stdin: str = "", tty: bool = False) -> CliResult:
         sys.stdin = old
     result = CliResult(int(code), out.getvalue(), err.getvalue())
     if result.exit_code not in (0, 1):
-        assert any(line.startswith("error: ") for line in result.stderr.splitlines()), result.stderr
+        # A prompt answered on a terminal ends its line with the user's echoed answer; here the stream is not echoed.
+        lines = [line.split("(y/N) ")[-1] for line in result.stderr.splitlines()]
+        assert any(line.startswith("error: ") for line in lines), result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     return result

@@ -278,7 +278,7 @@ def _on_terminal(backend: Backend, answers: str, *args: str) -> tuple[int, str]:
 def test_prompt_on_a_terminal(backend: Backend) -> None:
     code, declined = _on_terminal(backend, "n\n", "--no-wait")
     assert code == 7
-    assert "error: installation cancelled" in declined
+    assert "error: installation cancelled: nothing was applied" in declined
     assert 'This will install the Istio 1.30.3 profile "default" into the cluster. Proceed? (y/N) ' in declined
     assert backend.objects.get("deployments", "istiod", "istio-system") is None
     code, accepted = _on_terminal(backend, "maybe\nyes\n", "--no-wait")

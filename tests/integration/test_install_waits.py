@@ -228,3 +228,37 @@ def test_watches_resume_when_the_server_drops_them(apiserver: ApiServer) -> None
         done.set()
         dropper.join()
     assert apiserver.requests.count(verb="watch", resource="deployments") >= 2
+
+
+def test_terminal_progress_is_rich_and_ends_with_the_component_lines(apiserver: ApiServer) -> None:
+    import contextlib
+    import io
+
+    from meshctl.cli import app
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Terminal()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = app.run(["install", "-y", "--kubeconfig", str(apiserver.kubeconfig_path)])
+    assert code == 0, err.getvalue()
+    text = err.getvalue()
+    for line in (
+        "✔ Istio core installed",
+        "✔ Istiod installed",
+        "✔ Ingress gateways installed",
+        "✔ Installation complete",
+    ):
+        assert line in text
+
+
+def test_crds_that_never_get_established_end_on_the_readiness_timeout(apiserver: ApiServer) -> None:
+    apiserver.controllers.disable("CustomResourceDefinition")
+    result = meshctl(apiserver, "install", "-y", "--readiness-timeout", "0.5s", expect=5)
+    assert "error: CustomResourceDefinitions not established after 0.5s" in result.stderr
+    assert "  CustomResourceDefinition virtualservices.networking.istio.io: not established yet" in result.stderr
+    # Nothing after the CRD phase was sent.
+    assert apiserver.objects.get("deployments", "istiod", "istio-system") is None
+    assert h.inventories(apiserver)["meshctl-default"].state == "failed"

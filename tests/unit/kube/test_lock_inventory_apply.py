@@ -153,3 +153,18 @@ def test_run_parallel_keeps_order_and_catches_only_cluster_errors() -> None:
     assert kapply.run_parallel(work, [], 4) == []
     with pytest.raises(ZeroDivisionError):
         kapply.run_parallel(lambda n: 1 // n, [0, 1], 2)
+
+
+def test_a_lock_taken_over_behind_our_back_is_reported_lost_and_not_deleted(
+    apiserver: ApiServer, kube: kclient.RestClient
+) -> None:
+    apiserver.objects.create(NS)
+    held = lock.acquire(kube, "istio-system", holder="slow", duration=1)
+    other = apiserver.objects.get("leases", lock.LOCK_NAME, "istio-system")
+    other["spec"]["holderIdentity"] = "thief"
+    apiserver.objects.put(other)
+    apiserver.objects.wait_for("leases", lock.LOCK_NAME, "istio-system", lambda o: o is not None)
+    held._thread.join(timeout=5)  # the renewal meets a 409 and stops
+    assert held.lost is not None
+    held.release()
+    assert apiserver.objects.get("leases", lock.LOCK_NAME, "istio-system")["spec"]["holderIdentity"] == "thief"
