@@ -104,10 +104,16 @@ class SessionCluster:
 
 
 @pytest.fixture(scope="session")
-def real_cluster(request: pytest.FixtureRequest) -> Iterator[SessionCluster]:
+def cluster_binaries(request: pytest.FixtureRequest) -> build.Binaries:
+    """The control-plane binaries, built on first use (progress on the terminal); see `binaries_or_skip`."""
+    return binaries_or_skip(_progress(request))
+
+
+@pytest.fixture(scope="session")
+def real_cluster(request: pytest.FixtureRequest, cluster_binaries: build.Binaries) -> Iterator[SessionCluster]:
     """The session's control plane and fault proxy (see the module docstring)."""
     say = _progress(request)
-    binaries = binaries_or_skip(say)
+    binaries = cluster_binaries
     with (
         controlplane.RealCluster(nodes=2, binaries=binaries, progress=say) as cluster,
         faultproxy.FaultProxy(cluster) as proxy,
