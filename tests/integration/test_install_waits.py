@@ -262,3 +262,17 @@ def test_crds_that_never_get_established_end_on_the_readiness_timeout(apiserver:
     # Nothing after the CRD phase was sent.
     assert apiserver.objects.get("deployments", "istiod", "istio-system") is None
     assert h.inventories(apiserver)["meshctl-default"].state == "failed"
+
+
+def test_waiting_for_a_slow_rollout_costs_a_handful_of_requests(apiserver: ApiServer) -> None:
+    meshctl(apiserver, "install", "-y", "--no-wait")
+    apiserver.options.rollout_delay = 1.5
+    apiserver.requests.clear()
+    meshctl(apiserver, "install", "-y", "--set", "components.pilot.k8s.replicaCount=2")
+    waiting = [
+        e
+        for e in apiserver.requests.entries
+        if e.resource in ("deployments", "pods") and e.verb in ("list", "watch", "get")
+    ]
+    # One LIST and one WATCH each for Deployments and Pods, however long the rollout takes (B6: ≤ 10).
+    assert len(waiting) <= 6, waiting
