@@ -336,13 +336,7 @@ class RealCluster:
         assert self.pki is not None
         p = self.pki
         return [
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            f"--bind-address={HOST}",
-            f"--secure-port={port}",
-            f"--cert-dir={self.workdir / 'kcm-certs'}",
-            "--leader-elect=false",
+            *self._component_args(kubeconfig, port, "kcm-certs"),
             "--controllers=*",
             "--use-service-account-credentials=true",
             f"--service-account-private-key-file={p.sa_key_path}",
@@ -354,15 +348,19 @@ class RealCluster:
         ]
 
     def _scheduler_args(self, kubeconfig: pathlib.Path, port: int) -> list[str]:
+        return [*self._component_args(kubeconfig, port, "scheduler-certs"), "--profiling=false"]
+
+    def _component_args(self, kubeconfig: pathlib.Path, port: int, cert_dir: str) -> list[str]:
+        """What kube-controller-manager and kube-scheduler share: their kubeconfig for everything, /healthz on
+        127.0.0.1 with a self-signed certificate, no leader election (one of each)."""
         return [
             f"--kubeconfig={kubeconfig}",
             f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
             f"--bind-address={HOST}",
             f"--secure-port={port}",
-            f"--cert-dir={self.workdir / 'scheduler-certs'}",
+            f"--cert-dir={self.workdir / cert_dir}",
             "--leader-elect=false",
-            "--profiling=false",
         ]
 
 

@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from tests.apiserver import errors, faults, httpserver, requestlog, store, watch
@@ -165,10 +165,13 @@ class FaultProxy:
         self._http.close_listener()
         self._close_upstreams()
         if seconds is not None:
-            timer = threading.Timer(seconds, self.up)
-            timer.daemon = True
-            self._timers.append(timer)
-            timer.start()
+            self._later(seconds, self.up)
+
+    def _later(self, seconds: float, action: Callable[[], None]) -> None:
+        timer = threading.Timer(seconds, action)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
 
     def up(self) -> None:
         if not self.is_up and self._started:
@@ -291,11 +294,8 @@ class FaultProxy:
         if path == "/admin/faults" and request.method in ("POST", "PUT"):
             self.faults.configure(body)
         elif path == "/admin/down" and request.method == "POST":
-            # Answer first, then go down.
-            timer = threading.Timer(0.05, self.down, args=(float(body.get("seconds", 1.0)),))
-            timer.daemon = True
-            self._timers.append(timer)
-            timer.start()
+            seconds = float(body.get("seconds", 1.0))
+            self._later(0.05, lambda: self.down(seconds))  # answer first, then go down
         else:
             raise errors.unknown_path()
         return httpserver.Response(200, b"{}")

@@ -5,34 +5,21 @@ to any other address."""
 from __future__ import annotations
 
 import ipaddress
-import subprocess
-import sys
 
 import pytest
 
 from tests.cluster import netaudit, rest
 from tests.cluster.fixtures import ClusterTest
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.realcluster
-
-
-def generate(*args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "meshctl", "manifest", "generate", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def test_nothing_is_sent_beyond_loopback_while_istios_webhooks_are_configured(realcluster: ClusterTest) -> None:
     cluster = realcluster.cluster
     before = len(cluster.egress.attempts)
     manifest = realcluster.tmp_path / "istio.yaml"
-    manifest.write_text(generate("--with-namespace"))
+    manifest.write_text(run_cli("manifest", "generate", "--with-namespace").stdout)
     direct = ("--kubeconfig", str(realcluster.direct_kubeconfig_path))
     realcluster.kubectl(*direct, "apply", "--server-side", "--field-manager=meshctl-test", "-f", str(manifest))
     webhooks = realcluster.objects.names("mutatingwebhookconfigurations")
