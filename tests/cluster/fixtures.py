@@ -36,7 +36,7 @@ from tests.apiserver.faults import Faults
 from tests.apiserver.kubectl import Kubectl
 from tests.apiserver.requestlog import RequestLog
 from tests.apiserver.server import ApiServer
-from tests.cluster import build, controlplane, faultproxy, rest
+from tests.cluster import build, controlplane, faultproxy, pki, rest
 
 TEST_LABEL = "meshctl.test/test"
 RESET_RESOURCES = (
@@ -296,6 +296,9 @@ def cluster_backend(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> B
         api: ApiServer = request.getfixturevalue("apiserver")
         namespace = "test"
         api.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-        return Backend("apiserver", api.kubeconfig_path, api.requests, api.faults, api.objects, namespace, tmp_path)
+        config = api.kubeconfig()
+        config["contexts"][0]["context"]["namespace"] = namespace
+        kubeconfig = pki.write_kubeconfig(tmp_path / "backend.kubeconfig", config)
+        return Backend("apiserver", kubeconfig, api.requests, api.faults, api.objects, namespace, tmp_path)
     real: ClusterTest = request.getfixturevalue("realcluster")
     return Backend("real", real.kubeconfig_path, real.requests, real.faults, real.objects, real.namespace, tmp_path)
