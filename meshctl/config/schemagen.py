@@ -13,9 +13,10 @@ How it is built:
   Upstream keys the reference names but no template reads are added from :data:`_UPSTREAM_VALUES`.
 - ``meshConfig`` (both ``spec.meshConfig`` and ``values.meshConfig``) lists the MeshConfig and ProxyConfig fields.
 - Objects under ``values`` and ``meshConfig`` carry ``"x-meshctl-unknown": "warn"``: an unknown key there is an
-  error only when it is a likely typo of a known one, otherwise a warning (see ``validation.py``).
-- Custom ``format`` values checked by meshctl's validator: ``quantity``, ``dns1123-label``, ``dns1123-subdomain``,
-  ``image-hub``, ``image-tag``, ``cidr-list``, ``port-list``.
+  error only when it is a likely typo of a known one, otherwise a warning (``schemacheck.py`` registers the keyword
+  with jsonschema).
+- Custom ``format`` values, checked by the format checker of ``schemacheck.py``: ``quantity``, ``dns1123-label``,
+  ``dns1123-subdomain``, ``image-hub``, ``image-tag``, ``cidr-list``, ``port-list``.
 """
 
 from __future__ import annotations

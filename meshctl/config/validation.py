@@ -1,62 +1,24 @@
 """Validation of the merged configuration: all problems at once, each with its path (``config.md`` §5).
 
-A small validator for the subset of JSON Schema our schema uses (``type``, ``properties``,
-``additionalProperties``, ``items``, ``enum``, ``minimum``/``maximum``, ``required``, ``format``), so messages use
-meshctl's path syntax and carry did-you-mean hints. ``null`` counts as unset everywhere (an explicit ``null``
-removes a key when layers merge). Under ``values`` and ``meshConfig`` (objects marked ``x-meshctl-unknown``) an
-unknown key is an error only when it is a likely typo of a known sibling; otherwise a warning, and the key is
-passed through. ``unvalidatedValues`` is never looked at.
+First the schema: :mod:`meshctl.config.schemacheck` checks the document with ``jsonschema`` against the shipped
+schema (the one ``meshctl profile schema`` prints), with meshctl's formats, its ``x-meshctl-unknown`` keyword for
+``values`` and ``meshConfig`` (an unknown key there is an error when it is a likely typo of a known sibling,
+otherwise a warning, and the key is passed through), ``null`` as unset, and its messages and did-you-mean hints.
+``unvalidatedValues`` is never looked at. A document the fast gate of :mod:`meshctl.config.schemagate` passes (one
+``jsonschema`` would report nothing about) skips that step and its import.
 
-Then the semantic rules: revision, hub and tag syntax, gateway names (unique per kind), privileged gateway
-ports, replica counts that autoscaling overrides, settings that are accepted but do nothing.
+Then the semantic rules, which are not schema checks: gateway names (required, unique per kind), privileged gateway
+ports, replica counts that autoscaling overrides, settings that are accepted but do nothing, namespaces that are
+ignored.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from meshctl.config import paths, schema, suggest
-
-_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_HUB = re.compile(
-    r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]+)?"  # registry host (or first path component)
-    r"(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*"
-)
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-#: The string formats checked by a pattern: format -> (pattern, maximum length, message).
-_PATTERNS: dict[str, tuple[re.Pattern[str], int, str]] = {
-    "dns1123-label": (
-        _DNS1123_LABEL,
-        63,
-        "{text!r} is not a valid DNS-1123 label (lower-case letters, digits and '-', at most 63)",
-    ),
-    "dns1123-subdomain": (
-        _DNS1123_SUBDOMAIN,
-        253,
-        "{text!r} is not a valid name (lower-case letters, digits, '-' and '.', at most 253)",
-    ),
-    "image-hub": (_HUB, 255, "bad hub {text!r}: not an image registry/repository such as docker.io/istio"),
-    "image-tag": (
-        _TAG,
-        128,  # the pattern's own bound
-        "bad tag {text!r}: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'",
-    ),
-}
-_QUANTITY = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?")
-
-_JSON_TYPES = {
-    "object": "a map",
-    "array": "a list",
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "a boolean",
-}
+from meshctl.config import schemacheck, schemagate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,129 +29,12 @@ class Report:
     warnings: tuple[str, ...] = ()
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def _join(prefix: str, key: str) -> str:
-    piece = paths.escape_key(key)
-    return f"{prefix}.{piece}" if prefix else piece
-
-
 class _Checker:
+    """Where the rules put what they find."""
+
     def __init__(self) -> None:
         self.errors: list[str] = []
         self.warnings: list[str] = []
-
-    def check(self, value: Any, node: schema.Schema, where: str) -> None:
-        if value is None:
-            return
-        node = schema.resolve(node)
-        allowed = schema.types_of(node)
-        actual = _json_type(value)
-        if allowed is not None and not (actual in allowed or (actual == "integer" and "number" in allowed)):
-            expected = " or ".join(_JSON_TYPES[t] for t in sorted(allowed))
-            hint = ""
-            if "string" in allowed and actual in ("integer", "number", "boolean"):
-                hint = f' (quote it: "{paths.scalar_text(value)}")'
-            self.errors.append(f"{where or '<root>'}: expected {expected}, got {paths.describe(value)}{hint}")
-            return
-        if "enum" in node and value not in node["enum"]:
-            listed = ", ".join(str(v) for v in node["enum"] if v != "")
-            self.errors.append(f"{where}: {paths.scalar_text(value)!r} is not one of: {listed}")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if "minimum" in node and value < node["minimum"]:
-                self.errors.append(f"{where}: {value} is below the minimum {node['minimum']}")
-            if "maximum" in node and value > node["maximum"]:
-                self.errors.append(f"{where}: {value} is above the maximum {node['maximum']}")
-        fmt = node.get("format")
-        if fmt and value != "":
-            problem = check_format(str(fmt), value)
-            if problem:
-                self.errors.append(f"{where}: {problem}")
-        if isinstance(value, dict):
-            self.check_object(value, node, where)
-        elif isinstance(value, list):
-            items = node.get("items")
-            if isinstance(items, Mapping):
-                for i, item in enumerate(value):
-                    self.check(item, items, f"{where}[{i}]")
-
-    def check_object(self, value: dict[str, Any], node: schema.Schema, where: str) -> None:
-        props: Mapping[str, Any] = node.get("properties") or {}
-        extra = node.get("additionalProperties", True)
-        for name in node.get("required", ()):
-            if value.get(name) is None:
-                self.errors.append(f"{_join(where, name)}: required")
-        for key, item in value.items():
-            path = _join(where, key)
-            if key in props:
-                self.check(item, props[key], path)
-            elif isinstance(extra, Mapping):
-                self.check(item, extra, path)
-            elif extra is False:
-                guess = suggest.closest(key, props)
-                hint = f" (did you mean {_join(where, guess)}?)" if guess else ""
-                known = "" if guess else f"; known fields: {', '.join(sorted(props))}" if props else ""
-                self.errors.append(f"{path}: unknown field{hint}{known}")
-            elif node.get(schema.UNKNOWN_KEYWORD) == "warn":
-                guess = suggest.closest(key, props)
-                if guess is not None:
-                    self.errors.append(f"{path}: unknown key (did you mean {_join(where, guess)}?)")
-                else:
-                    self.warnings.append(f"{path}: meshctl does not use this key; it is passed through as is")
-
-
-def check_format(fmt: str, value: Any) -> str | None:
-    """A problem with ``value`` under a custom ``format``, or ``None``."""
-    text = str(value) if not isinstance(value, bool) else ("true" if value else "false")
-    if fmt == "quantity":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return None if value >= 0 else f"{text} is not a valid quantity (negative)"
-        if not _QUANTITY.fullmatch(text):
-            return f"{text!r} is not a valid quantity (e.g. 100m, 0.5, 128Mi, 2Gi)"
-        return None
-    if fmt in _PATTERNS:
-        pattern, limit, message = _PATTERNS[fmt]
-        return message.format(text=text) if len(text) > limit or not pattern.fullmatch(text) else None
-    if fmt == "cidr-list":
-        return _check_cidrs(text)
-    if fmt == "port-list":
-        return _check_ports(text)
-    return None
-
-
-def _check_cidrs(text: str) -> str | None:
-    if text.strip() in ("", "*"):
-        return None
-    for part in text.split(","):
-        try:
-            ipaddress.ip_network(part.strip(), strict=False)
-        except ValueError:
-            return f"{part.strip()!r} is not a CIDR (write '*' or a comma-separated list such as 10.0.0.0/8)"
-    return None
-
-
-def _check_ports(text: str) -> str | None:
-    if text.strip() in ("", "*"):
-        return None
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit() or not 0 <= int(part) <= 65535:
-            return f"{part!r} is not a port in 0..65535 (write '*' or a comma-separated list of ports)"
-    return None
 
 
 def _gateway_root(kind: str) -> str:
@@ -335,13 +180,8 @@ def _privileged_ports(ports: Sequence[Any], where: str, root: str, checker: _Che
 def validate(iop: Mapping[str, Any], values: Mapping[str, Any]) -> Report:
     """Check the merged IstioOperator document (and rules that read the translated ``values``)."""
     checker = _Checker()
-    # Paths are spec-relative (what --set and --config-path take); the rest of the document is checked apart.
-    outside = {k: v for k, v in iop.items() if k != "spec"}
-    checker.check_object(outside, schema.root_schema(), "")
-    spec = iop.get("spec")
-    if spec is not None:
-        if isinstance(spec, dict):
-            spec = {k: v for k, v in spec.items() if k != "unvalidatedValues"}
-        checker.check(spec, schema.spec_schema(), "")
+    document = schemacheck.checked_document(iop)
+    for problem in [] if schemagate.passes(document) else schemacheck.problems(document):
+        (checker.warnings if problem.warning else checker.errors).append(problem.message)
     _semantics(iop, values, checker)
     return Report(errors=tuple(dict.fromkeys(checker.errors)), warnings=tuple(dict.fromkeys(checker.warnings)))
