@@ -276,3 +276,36 @@ def test_waiting_for_a_slow_rollout_costs_a_handful_of_requests(apiserver: ApiSe
     ]
     # One LIST and one WATCH each for Deployments and Pods, however long the rollout takes (B6: ≤ 10).
     assert len(waiting) <= 6, waiting
+
+
+def test_failed_component_line_in_process(apiserver: ApiServer) -> None:
+    apiserver.controllers.fail("Deployment", "istio-ingressgateway", reason="Unschedulable")
+    result = meshctl(apiserver, "install", "-y", "--readiness-timeout", "60s", expect=5)
+    assert "✘ Ingress gateways encountered an error: Deployment/istio-system/istio-ingressgateway is not ready: " in (
+        result.stderr
+    )
+    assert "0/1 nodes are available" in result.stderr
+
+
+def test_a_bad_heartbeat_setting_is_a_usage_error(apiserver: ApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MESHCTL_HEARTBEAT", "often")
+    result = meshctl(apiserver, "install", "-y", expect=2)
+    assert "MESHCTL_HEARTBEAT='often' is not a number of seconds" in result.stderr
+
+
+def test_dry_run_plan_mentions_strays(apiserver: ApiServer) -> None:
+    meshctl(apiserver, "install", "-y", "--no-wait")
+    parent = h.inventories(apiserver)["meshctl-default"]
+    apiserver.objects.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "left-over",
+                "namespace": "istio-system",
+                "labels": {"applyset.kubernetes.io/part-of": parent.applyset_id},
+            },
+        }
+    )
+    plan = meshctl(apiserver, "install", "--dry-run").stdout
+    assert "  note: ConfigMap/istio-system/left-over carries meshctl's label but is in no inventory" in plan

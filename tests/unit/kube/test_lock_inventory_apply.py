@@ -168,3 +168,18 @@ def test_a_lock_taken_over_behind_our_back_is_reported_lost_and_not_deleted(
     assert held.lost is not None
     held.release()
     assert apiserver.objects.get("leases", lock.LOCK_NAME, "istio-system")["spec"]["holderIdentity"] == "thief"
+
+
+def test_a_released_lease_without_holder_is_taken_and_bad_times_count_as_expired(
+    apiserver: ApiServer, kube: kclient.RestClient
+) -> None:
+    apiserver.objects.create(NS)
+    empty = lock.lease_object("istio-system", holder="x", duration=60)
+    empty["spec"]["holderIdentity"] = ""
+    apiserver.objects.create(empty)
+    with lock.acquire(kube, "istio-system", holder="me") as held:
+        assert held.holder == "me"
+        assert held.took_over_from is None
+    assert lock._expired({"renewTime": "garbage"}, datetime.datetime.now(datetime.UTC))
+    assert lock._parse("2026-01-01T00:00:00") is not None
+    assert lock._duration_of({"leaseDurationSeconds": "x"}) == lock.DEFAULT_DURATION
