@@ -26,9 +26,13 @@ try:  # importing the fixtures registers them for this directory
     with warnings.catch_warnings():
         # Its `realcluster` marker is registered by pytest_configure below when tests/cluster is not a plugin.
         warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
-        from tests.cluster.fixtures import cluster_backend, real_cluster, realcluster  # noqa: F401
+        from tests.cluster import fixtures as _cluster_fixtures
 
-    HAVE_CLUSTER_BACKEND = True
+    # Every fixture of that module (cluster_backend and what it needs), as if it were a plugin of this directory.
+    for _name, _value in vars(_cluster_fixtures).items():
+        if type(_value).__name__ == "FixtureFunctionDefinition" or hasattr(_value, "_pytestfixturefunction"):
+            globals()[_name] = _value
+    HAVE_CLUSTER_BACKEND = "cluster_backend" in globals()
 except ImportError:  # pragma: no cover - before tests/cluster existed
     HAVE_CLUSTER_BACKEND = False
 
