@@ -260,6 +260,7 @@ def fresh_schema_caches() -> Iterator[None]:
     def clear() -> None:
         schema._document.cache_clear()
         schemacheck.validator.cache_clear()
+        schemagate.gate.cache_clear()
 
     clear()
     yield
@@ -291,13 +292,13 @@ def test_jsonschema_is_imported_only_when_the_gate_does_not_pass_a_document(tmp_
     clean = build.format("('revision=canary',)")
     warned = build.format("('values.somethingNew=1',)")
     loaded = "import sys; assert 'jsonschema' {} sys.modules, sorted(sys.modules)"
-    cache = {"XDG_CACHE_HOME": str(tmp_path), "MESHCTL_TEMPLATE_CACHE": "on"}
+    cache = {"XDG_CACHE_HOME": str(tmp_path), schemagate.CACHE_ENV: "on"}
     _probe(f"{loaded.format('not in')}; import meshctl.config.validation; {loaded.format('not in')}", **cache)
     _probe(f"{clean}; {loaded.format('not in')}", **cache)  # compiles and stores the gate
     assert len(list((tmp_path / "meshctl" / "schema").glob("gate-*.marshal"))) == 1
     _probe(f"{clean}; {loaded.format('not in')}", **cache)  # from the cache
     _probe(f"{warned}; {loaded.format('in')}", **cache)  # something to say: jsonschema says it
-    _probe(f"{clean}; {loaded.format('in')}", XDG_CACHE_HOME=str(tmp_path), MESHCTL_TEMPLATE_CACHE="off")
+    _probe(f"{clean}; {loaded.format('in')}", **{**cache, schemagate.CACHE_ENV: "off"})
 
 
 # --- the gate ----------------------------------------------------------------------------------------------------
