@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import decimal
 import json
+import re
 import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -38,15 +40,32 @@ def read_back(backend: Any, docs: list[dict[str, Any]], tmp: Any) -> dict[Identi
     return {identity(item): item for item in items}
 
 
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
+_FACTORS = {
+    "": 1, "m": decimal.Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}  # fmt: skip
+
+
+def _quantity(value: Any) -> decimal.Decimal | None:
+    match = _QUANTITY.match(value) if isinstance(value, str) else None
+    return decimal.Decimal(match.group(1)) * _FACTORS[match.group(2) or ""] if match else None
+
+
 def missing_fields(want: Any, have: Any, path: str = "") -> list[str]:
-    """Paths of rendered fields that the live object lacks or holds with another value."""
+    """Paths of rendered fields that the live object lacks or holds with another value.
+
+    As a real API server stores them: resource quantities in canonical form (``2048Mi`` is ``2Gi``) and empty
+    values omitted (Go's ``omitempty``: ``value: ""`` of an env var is not stored).
+    """
     if isinstance(want, dict):
         if not isinstance(have, dict):
             return [f"{path}: expected a map, found {have!r}"]
         found: list[str] = []
         for key, value in want.items():
             if key not in have:
-                found.append(f"{path}.{key}: missing")
+                if value not in ("", {}, [], None):
+                    found.append(f"{path}.{key}: missing")
             else:
                 found.extend(missing_fields(value, have[key], f"{path}.{key}"))
         return found
@@ -56,7 +75,9 @@ def missing_fields(want: Any, have: Any, path: str = "") -> list[str]:
         return [
             p for i, (a, b) in enumerate(zip(want, have, strict=True)) for p in missing_fields(a, b, f"{path}[{i}]")
         ]
-    return [] if want == have else [f"{path}: expected {want!r}, found {have!r}"]
+    if want == have or (_quantity(want) is not None and _quantity(want) == _quantity(have)):
+        return []
+    return [f"{path}: expected {want!r}, found {have!r}"]
 
 
 def inventory_members(backend: Any, namespace: str = "istio-system") -> dict[str, set[Identity]]:
