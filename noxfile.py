@@ -21,6 +21,7 @@ def _install_project(session: nox.Session) -> None:
         return
     session.install("-c", CONSTRAINTS, "-e", ".[test]")
 
+
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
