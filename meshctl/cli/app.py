@@ -1,7 +1,7 @@
 """The root Typer app, the global options and ``main()``: the single place mapping errors to exit codes.
 
 Command groups live in their own modules and are registered here. Every command gets the global options
-(``--kubeconfig``, ``--context``, ``-v``, ``-q``, ``--no-color``, ``--traceback``) through
+(``--kubeconfig``, ``--context``, ``-v``, ``-q``, ``--no-color``, ``--traceback``, ``--strict``) through
 :func:`command`, so they work before and after the command name.
 """
 
@@ -46,6 +46,9 @@ VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="Mo
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and warnings on stderr.")]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")]
 TracebackOpt = Annotated[bool, typer.Option("--traceback", help="Show the Python traceback of an internal error.")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Configuration warnings (settings that have no effect) become errors (exit 3).")
+]
 
 _GLOBAL_PARAMS = (
     inspect.Parameter("kubeconfig", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=KubeconfigOpt),
@@ -54,6 +57,7 @@ _GLOBAL_PARAMS = (
     inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=QuietOpt),
     inspect.Parameter("no_color", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=NoColorOpt),
     inspect.Parameter("traceback", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=TracebackOpt),
+    inspect.Parameter("strict", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=StrictOpt),
 )
 _GLOBAL_NAMES = tuple(p.name for p in _GLOBAL_PARAMS)
 
@@ -69,6 +73,7 @@ def _apply_globals(values: dict[str, Any]) -> None:
     env.quiet = env.quiet or bool(values.get("quiet"))
     env.no_color = env.no_color or bool(values.get("no_color"))
     env.traceback = env.traceback or bool(values.get("traceback"))
+    env.strict = env.strict or bool(values.get("strict"))
 
 
 def command(func: F) -> F:
@@ -114,6 +119,7 @@ def _root(
     quiet: QuietOpt = False,
     no_color: NoColorOpt = False,
     traceback: TracebackOpt = False,
+    strict: StrictOpt = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the client version."),
@@ -128,6 +134,7 @@ def _root(
             "quiet": quiet,
             "no_color": no_color,
             "traceback": traceback,
+            "strict": strict,
         }
     )
 

@@ -26,6 +26,7 @@ class Environment:
     verbosity: int = 0
     quiet: bool = False
     traceback: bool = False
+    strict: bool = False
     kubeconfig: str | None = None
     context: str | None = None
 

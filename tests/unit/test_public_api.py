@@ -15,7 +15,8 @@ from meshctl.cli import app
 from meshctl.config import layering
 from meshctl.render import pipeline
 
-GLOBAL = {"--kubeconfig", "-c", "--context", "--verbose", "-v", "--quiet", "-q", "--no-color", "--traceback"}
+GLOBAL = {"--kubeconfig", "-c", "--context", "--verbose", "-v", "--quiet", "-q", "--no-color", "--traceback",
+          "--strict"}  # fmt: skip
 INSTALL_STYLE = {"--filename", "-f", "--set", "-s", "--revision", "-r", "--manifests", "-d", "--force"}
 
 EXPECTED: dict[str, set[str]] = {
