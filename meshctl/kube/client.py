@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import json
 import logging
 import os
@@ -235,22 +234,10 @@ def connect(
     )
 
 
-def _kubernetes(module: str) -> Any:
-    """A module of the ``kubernetes`` library, imported when first needed.
-
-    This is the one place meshctl imports the library (~0.4 s), so only commands that talk to a cluster pay for it.
-    It is imported by name: the import contracts then see that ``meshctl.ops`` and ``meshctl.cli``, which use this
-    package, do not import ``kubernetes`` when they are imported.
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:  # pragma: no cover - a broken installation
-        raise kerrors.ConfigError(f"the kubernetes client library cannot be imported: {exc}") from exc
-
-
 def _load_kubeconfig(path: str, context: str | None) -> tuple[Any, ClusterInfo, list[str]]:
-    configuration_module = _kubernetes("kubernetes.client.configuration")
-    kube_config = _kubernetes("kubernetes.config.kube_config")
+    # Imported here, not at module level: the library costs ~0.4 s, paid only by commands that talk to a cluster.
+    from kubernetes.client import configuration as configuration_module
+    from kubernetes.config import kube_config
     files = [p for p in path.split(os.pathsep) if p]
     if not any(os.path.exists(os.path.expanduser(p)) for p in files):
         raise kerrors.ConfigError(
@@ -360,7 +347,7 @@ class RestClient:
         cache_path: Any = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        rest = _kubernetes("kubernetes.client.rest")
+        from kubernetes.client import rest
         self.info = info
         self.concurrency = max(1, concurrency)
         self.retry = retry or RetryPolicy()

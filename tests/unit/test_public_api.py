@@ -18,6 +18,8 @@ from meshctl.render import pipeline
 GLOBAL = {"--kubeconfig", "-c", "--context", "--verbose", "-v", "--quiet", "-q", "--no-color", "--traceback",
           "--strict"}  # fmt: skip
 INSTALL_STYLE = {"--filename", "-f", "--set", "-s", "--revision", "-r", "--manifests", "-d", "--force"}
+CLUSTER_CHANGING = {"--skip-confirmation", "-y", "--yes", "--dry-run", "--readiness-timeout", "--no-wait",
+                    "--force-conflicts", "--concurrency", "--lock-timeout", "--output", "-o"}  # fmt: skip
 
 EXPECTED: dict[str, set[str]] = {
     "profile list": {"--manifests", "-d", "--output", "-o"},
@@ -26,6 +28,9 @@ EXPECTED: dict[str, set[str]] = {
     "profile schema": {"--output", "-o"},
     "manifest generate": INSTALL_STYLE | {"--output", "-o", "--component", "--with-namespace"},
     "version": {"--short", "--output", "-o"},
+    "install": INSTALL_STYLE | CLUSTER_CHANGING,
+    "apply": INSTALL_STYLE | CLUSTER_CHANGING,
+    "manifest install": INSTALL_STYLE | CLUSTER_CHANGING,
     "kube-inject": {"--filename", "-f", "--output", "-o", "--set", "-s", "--revision", "-r", "--manifests", "-d",
                     "--force", "--operatorFileName", "--from-cluster", "--istioNamespace", "-i",
                     "--injectConfigMapName", "--meshConfigMapName", "--injectConfigFile", "--meshConfigFile",
