@@ -193,6 +193,29 @@ def pod_problem(pod: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def pods_of(workload: Mapping[str, Any] | None, pods: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The pods among ``pods`` that ``workload`` selects: same namespace, matched by its ``spec.selector``."""
+    if workload is None:
+        return []
+    namespace = (workload.get("metadata") or {}).get("namespace") or ""
+    selector = (workload.get("spec") or {}).get("selector")
+    return [
+        pod
+        for pod in pods
+        if ((pod.get("metadata") or {}).get("namespace") or "") == namespace
+        and selects(selector, (pod.get("metadata") or {}).get("labels"))
+    ]
+
+
+def explain(state: Readiness, workload: Mapping[str, Any] | None, pods: Iterable[Mapping[str, Any]]) -> str:
+    """Why a workload is not ready: the first problem its pods show (``ImagePullBackOff: …``), else the state's."""
+    for pod in pods_of(workload, pods):
+        found = pod_problem(pod)
+        if found is not None:
+            return f"{found[0]}: {found[1]}" if found[1] else found[0]
+    return state.message or state.reason
+
+
 def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, Any] | None) -> bool:
     """Whether a workload's ``spec.selector`` selects a pod with ``labels`` (matchLabels and matchExpressions)."""
     if not selector:

@@ -324,17 +324,8 @@ def wait_ready(
                 change = watchers.next(0)  # take everything that is queued before judging again
 
 
-def _pods_of(workload: Mapping[str, Any] | None, pods: Mapping[Key, dict[str, Any]]) -> list[dict[str, Any]]:
-    if workload is None:
-        return []
-    meta = workload.get("metadata") or {}
-    selector = (workload.get("spec") or {}).get("selector")
-    namespace = meta.get("namespace") or ""
-    return [
-        pod
-        for (ns, _), pod in sorted(pods.items())
-        if ns == namespace and readiness.selects(selector, (pod.get("metadata") or {}).get("labels"))
-    ]
+def _pods_of(workload: Mapping[str, Any] | None, pods: Mapping[Key, dict[str, Any]]) -> list[Mapping[str, Any]]:
+    return readiness.pods_of(workload, (pod for _, pod in sorted(pods.items())))
 
 
 def _pod_problem(
@@ -359,11 +350,7 @@ def _pod_problem(
 
 
 def _why(state: readiness.Readiness, workload: Mapping[str, Any] | None, pods: Mapping[Key, dict[str, Any]]) -> str:
-    for pod in _pods_of(workload, pods):
-        found = readiness.pod_problem(pod)
-        if found is not None:
-            return f"{found[0]}: {found[1]}"
-    return state.message or state.reason
+    return readiness.explain(state, workload, (pod for _, pod in sorted(pods.items())))
 
 
 def _name(ref: objects.ObjectRef) -> str:

@@ -94,9 +94,12 @@ def test_version_client_only() -> None:
     from meshctl import ISTIO_VERSION
 
     assert run_cli("version").stdout == f"client version: {ISTIO_VERSION} (meshctl {__version__})\n"
-    assert run_cli("version", "--short").stdout == f"{ISTIO_VERSION}\n"
+    # --short is the text form, the default (cluster.md §7), as istioctl has it.
+    assert run_cli("version", "--short").stdout == run_cli("version").stdout
     doc = json.loads(run_cli("version", "-o", "json").stdout)
-    assert doc == {"clientVersion": {"version": ISTIO_VERSION, "meshctlVersion": __version__}}
+    assert doc == {
+        "clientVersion": {"version": ISTIO_VERSION, "istioVersion": ISTIO_VERSION, "meshctlVersion": __version__}
+    }
     assert run_cli("version", "-o", "jsonpath={.clientVersion.meshctlVersion}").stdout == f"{__version__}\n"
 
 
