@@ -76,15 +76,14 @@ def _lines(result: ops_verify.VerifyResult) -> list[str]:
 
 def _failure(result: ops_verify.VerifyResult) -> errors.VerificationFailed:
     summary = result.summary()
-    parts = []
-    if summary["missing"]:
-        parts.append(f"{summary['missing']} missing")
-    if summary["notReady"]:
-        parts.append(f"{summary['notReady']} not ready")
     total = summary["checked"]
-    noun = "object" if total == 1 else "objects"
+    parts = [
+        f"{summary[key]} of {total} {'object' if total == 1 else 'objects'} {what}"
+        for key, what in (("missing", "missing"), ("notReady", "not ready"))
+        if summary[key]
+    ]
     return errors.VerificationFailed(
-        f"Istio installation verification failed: {' and '.join(parts)} of {total} {noun}",
+        f"Istio installation verification failed: {', '.join(parts)}",
         hint="see the ✘ lines; 'meshctl install' completes an incomplete installation",
     )
 

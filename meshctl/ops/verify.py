@@ -125,7 +125,7 @@ def verify(
         else:
             source = SOURCE_FALLBACK
             notes.append(
-                f"no meshctl installation {parent} in namespace {namespace!r}: checking the objects "
+                f'no meshctl installation {parent} in namespace "{namespace}": checking the objects '
                 "that installing this configuration would create"
             )
     if source != SOURCE_INVENTORY:
