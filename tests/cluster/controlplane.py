@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import pathlib
+import random
 import shutil
 import signal
 import socket
@@ -86,15 +88,33 @@ class Process:
         return "\n".join(text[-lines:])
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = map(int, pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
+
 def free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 now (all held until all are chosen, so they differ)."""
+    """Ports free on 127.0.0.1 now, all different, below the kernel's ephemeral range: the components bind them
+    seconds later, by which time an outgoing connection (which takes its local port from that range) could have
+    taken a port chosen there."""
+    low, _ = _ephemeral_range()
+    pool = list(range(10_000, low)) if low > 11_000 else []
+    random.shuffle(pool)
+    ports: list[int] = []
     with contextlib.ExitStack() as stack:
-        ports = []
-        for _ in range(count):
+        for port in itertools.chain(pool, itertools.repeat(0)):
+            if len(ports) == count:
+                break
             sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind((HOST, 0))
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
             ports.append(sock.getsockname()[1])
-        return ports
+    return ports
 
 
 class RealCluster:

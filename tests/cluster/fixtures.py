@@ -55,6 +55,14 @@ RESET_RESOURCES = (
     "ingressclasses",
     "persistentvolumes",
 )
+_ADMISSION = (
+    "mutatingwebhookconfigurations",
+    "validatingwebhookconfigurations",
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+    "mutatingadmissionpolicies",
+    "mutatingadmissionpolicybindings",
+)
 _KEEP_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 _RESET_TIMEOUT = 120.0
 _counter = itertools.count(1)
@@ -223,13 +231,21 @@ def _reset(admin: rest.Rest, before: set[tuple[str, str]], test_id: str) -> None
         if _served(admin, resource):
             for item in admin.list(resource, label_selector=f"{TEST_LABEL}={test_id}"):
                 doomed.add((resource, item["metadata"]["name"]))
-    for resource, name in sorted(doomed):
-        admin.delete(resource, name)
-    # The test's own namespaces have unique names: their termination goes on in the background.
-    awaited = {(r, n) for r, n in doomed if not (r == "namespaces" and n.startswith(f"t-{test_id}"))}
+    # In phases: first what intercepts requests (webhooks, policies), then CRDs — gone before namespaces terminate,
+    # so the namespace controller's discovery does not change under it — then the rest.
+    own = f"t-{test_id}"
+    for phase in (_ADMISSION, ("customresourcedefinitions",), None):
+        batch = {(r, n) for r, n in doomed if (r in phase if phase else True)}
+        doomed -= batch
+        for resource, name in sorted(batch):
+            admin.delete(resource, name)
+        # The test's own namespaces have unique names: their termination goes on in the background.
+        _wait_gone(admin, {(r, n) for r, n in batch if not (r == "namespaces" and n.startswith(own))}, test_id)
 
+
+def _wait_gone(admin: rest.Rest, objects: set[tuple[str, str]], test_id: str) -> None:
     def remaining() -> list[tuple[str, str]]:
-        return [(resource, name) for resource, name in sorted(awaited) if admin.get(resource, name) is not None]
+        return [(resource, name) for resource, name in sorted(objects) if admin.get(resource, name) is not None]
 
     try:
         rest.poll(lambda: not remaining(), _RESET_TIMEOUT, f"the objects of test {test_id} to be deleted", 0.2)
