@@ -135,7 +135,7 @@ def verify(
     selector = _membership_selector(namespace, config.revision)
     checks = _check_all(client, refs, selector)
     return VerifyResult(
-        checks=tuple(sorted(checks, key=lambda c: _order(c.ref))),
+        checks=tuple(checks),
         source=source,
         installations=installations,
         namespace=namespace,
@@ -151,8 +151,12 @@ def _membership_selector(namespace: str, revision: str) -> str:
     return f"{objects.PART_OF_LABEL} in ({','.join(ids)})"
 
 
-def _order(ref: objects.ObjectRef) -> tuple[int, str, str, str]:
-    return objects.kind_rank(ref.kind), ref.kind, ref.namespace, ref.name
+def _order(ref: objects.ObjectRef, live: Mapping[str, Any] | None) -> tuple[int, int, str, str, str]:
+    """The one output order of ``manifest generate`` (kind, component, namespace, name), from the live object's
+    component label; a missing object sorts last among its kind."""
+    labels = ((live or {}).get("metadata") or {}).get("labels") or {}
+    stub = {"kind": ref.kind, "metadata": {"name": ref.name, "namespace": ref.namespace, "labels": labels}}
+    return objects.sort_key(stub)
 
 
 Slot = tuple[str, str, str]  # api version, kind, namespace
@@ -190,7 +194,7 @@ def _check_all(client: kclient.KubeClient, refs: Sequence[objects.ObjectRef], se
     for slot, _res in readable:
         for ref in by_slot[slot]:
             checks.append(_judge(client, ref, live.get(ref), pods))
-    return checks
+    return sorted(checks, key=lambda c: _order(c.ref, live.get(c.ref)))
 
 
 def _read_slot(
