@@ -15,12 +15,15 @@ import dataclasses
 import re
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import meshctl
-from meshctl.kube import client as kclient
-from meshctl.kube import errors as kerrors
-from meshctl.kube import readiness
+
+if TYPE_CHECKING:
+    from meshctl.kube import client as kclient
+
+# meshctl.kube is imported inside the functions that talk to a cluster: `meshctl version` without --remote pays
+# nothing for it (B1 measures that command's start-up).
 
 PROXY_CONTAINER = "istio-proxy"
 CONTROL_PLANE_SELECTOR = "app=istiod"
@@ -82,6 +85,8 @@ def as_json(mesh: MeshVersions | None) -> dict[str, Any]:
 
 def remote_versions(client: kclient.KubeClient, namespace: str = "istio-system") -> MeshVersions:
     """Ask the cluster of ``client`` which control plane (in ``namespace``) and proxies run."""
+    from meshctl.kube import errors as kerrors
+
     pods = client.resource_for("v1", "Pod")
     if pods is None:  # pragma: no cover - every cluster serves pods
         raise kerrors.KubeError("the cluster does not serve v1 Pods")
@@ -145,6 +150,8 @@ def _labels(pod: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _ready(pod: Mapping[str, Any]) -> bool:
+    from meshctl.kube import readiness
+
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
         return False
     ready = readiness.condition(pod, "Ready")

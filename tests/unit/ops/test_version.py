@@ -179,3 +179,19 @@ def test_remote_versions_cost_two_lists(apiserver: ApiServer, kube: kclient.Rest
         ("list", "pods", "istio-system"),
         ("list", "pods", ""),
     ]
+
+
+def test_the_client_version_imports_no_cluster_code() -> None:
+    """`meshctl version` without --remote is a start-up benchmark (B1): it must not load the client layer."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, contextlib, io\n"
+        "from meshctl.cli import app\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert app.run(['version']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('meshctl.kube', 'kubernetes'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out == "[]\n"
