@@ -141,11 +141,12 @@ def _root(
 
 def _register() -> None:
     # Command modules import this module for `command`, so they are registered after `app` exists.
-    from meshctl.cli import inject, install, manifest, profile, verify, version
+    from meshctl.cli import inject, install, manifest, profile, uninstall, verify, version
 
     profile.register(app)
     manifest.register(app)
     install.register(app, manifest.manifest_app)
+    uninstall.register(app)
     version.register(app)
     verify.register(app)
     inject.register(app)

@@ -41,6 +41,13 @@ class Failed:
     error: kerrors.KubeError
 
 
+@dataclasses.dataclass(frozen=True)
+class Synced:
+    """A (re)list of a followed collection has been delivered: what it did not contain is not there."""
+
+    watcher: Watcher
+
+
 class Watcher(threading.Thread):
     """Follows one collection (resource, namespace, selectors) in a background thread; see the module docstring."""
 
@@ -48,14 +55,16 @@ class Watcher(threading.Thread):
         self,
         client: kclient.KubeClient,
         res: kclient.Resource,
-        sink: queue.Queue[Change | Failed],
+        sink: queue.Queue[Change | Failed | Synced],
         *,
         namespace: str | None = None,
         label_selector: str = "",
         field_selector: str = "",
         timeout_seconds: int = 300,
+        announce_sync: bool = False,
     ) -> None:
         super().__init__(name=f"watch-{res.qualified}", daemon=True)
+        self.announce_sync = announce_sync
         self.client = client
         self.res = res
         self.namespace = namespace
@@ -136,6 +145,8 @@ class Watcher(threading.Thread):
             self._sink.put(Change(self, key, None))
         for item in listed.items:
             self._sink.put(Change(self, _key(item), item))
+        if self.announce_sync:
+            self._sink.put(Synced(self))
         known.clear()
         known.update(current)
         return listed.resource_version
@@ -150,7 +161,7 @@ class _Watchers:
     """Start a set of watchers on one queue; stop them all on exit."""
 
     def __init__(self) -> None:
-        self.queue: queue.Queue[Change | Failed] = queue.Queue()
+        self.queue: queue.Queue[Change | Failed | Synced] = queue.Queue()
         self.watchers: list[Watcher] = []
 
     def start(self, client: kclient.KubeClient, res: kclient.Resource, **options: Any) -> Watcher:
@@ -160,6 +171,15 @@ class _Watchers:
         return watcher
 
     def next(self, timeout: float) -> Change | None:
+        """The next change (None: none within ``timeout``); sync markers are skipped."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            item = self.next_event(deadline - time.monotonic())
+            if not isinstance(item, Synced):
+                return item
+
+    def next_event(self, timeout: float) -> Change | Synced | None:
+        """The next change or sync marker (None: none within ``timeout``); a watcher's failure is raised."""
         try:
             item = self.queue.get(timeout=max(0.0, timeout))
         except queue.Empty:
@@ -216,6 +236,87 @@ def wait_established(
             change = watchers.next(remaining)
             if change is not None:
                 state[change.key[1]] = change.obj
+
+
+def wait_deleted(
+    client: kclient.KubeClient,
+    targets: Sequence[Target],
+    *,
+    timeout: float,
+    label_selector: str = "",
+    on_gone: Callable[[objects.ObjectRef], None] = lambda ref: None,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Block until every target is gone (by watch: one LIST and one WATCH per resource and namespace), calling
+    ``on_gone`` for each as it goes; :class:`errors.ReadinessTimeout` lists what is left and its finalizers.
+
+    ``label_selector`` narrows the collections followed (the membership label); an object that no longer matches
+    it is not seen by the LIST, which counts as gone, so pass a selector only when the targets keep their labels.
+    """
+    if not targets:
+        return
+    deadline = clock() + timeout
+    slots: dict[tuple[kclient.Resource, str], list[Target]] = {}
+    for target in targets:
+        slots.setdefault((target.res, target.ref.namespace if target.res.namespaced else ""), []).append(target)
+    pending: dict[tuple[str, Key], objects.ObjectRef] = {
+        (t.res.qualified, (t.ref.namespace if t.res.namespaced else "", t.ref.name)): t.ref for t in targets
+    }
+    last: dict[tuple[str, Key], dict[str, Any]] = {}
+    with _Watchers() as watchers:
+        listing: dict[Watcher, set[Key]] = {}  # present in the (re)list being delivered
+        for (res, namespace), _ in sorted(slots.items(), key=lambda item: (item[0][0].qualified, item[0][1])):
+            watcher = watchers.start(
+                client, res, namespace=namespace or None, label_selector=label_selector, announce_sync=True
+            )
+            listing[watcher] = set()
+
+        def gone(slot_key: tuple[str, Key]) -> None:
+            ref = pending.pop(slot_key, None)
+            if ref is not None:
+                on_gone(ref)
+
+        while pending:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                left = sorted(pending.items(), key=lambda item: item[1])
+                raise errors.ReadinessTimeout(
+                    f"{len(left)} {'object is' if len(left) == 1 else 'objects are'} still there after {timeout:g}s",
+                    context=[f"{_name(ref)}: {_still_there(last.get(key))}" for key, ref in left],
+                    hint="rerun the same command to go on waiting; an object whose finalizers never finish "
+                    "needs the controller that owns them",
+                )
+            event = watchers.next_event(remaining)
+            if event is None:
+                continue
+            qualified = event.watcher.res.qualified
+            if isinstance(event, Synced):
+                if event.watcher not in listing:
+                    continue  # a relist after 410 Gone reports deletions itself (Change without an object)
+                seen = listing.pop(event.watcher)
+                for slot_key in [
+                    k for k in pending if k[0] == qualified and k[1][0] == (event.watcher.namespace or "")
+                ]:
+                    if slot_key[1] not in seen:
+                        gone(slot_key)
+                continue
+            slot_key = (qualified, event.key)
+            if event.obj is None:
+                if event.watcher in listing:
+                    listing[event.watcher].discard(event.key)
+                gone(slot_key)
+            else:
+                if event.watcher in listing:
+                    listing[event.watcher].add(event.key)
+                last[slot_key] = event.obj
+
+
+def _still_there(obj: Mapping[str, Any] | None) -> str:
+    meta = (obj or {}).get("metadata") or {}
+    finalizers = ", ".join(str(f) for f in meta.get("finalizers") or [])
+    if meta.get("deletionTimestamp"):
+        return f"being deleted (finalizers: {finalizers})" if finalizers else "being deleted"
+    return "not deleted yet"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import meshctl
@@ -116,21 +116,31 @@ class InstallResult:
 
     def as_json(self) -> dict[str, Any]:
         """``{ok, revision, inventory, objects: [{group, version, kind, namespace, name, action}]}`` (product §3)."""
-        items = []
-        for o in self.objects:
-            entry: dict[str, Any] = {**dataclasses.asdict(o.ref), "action": o.action}
-            if o.note:
-                entry["message"] = o.note
-            items.append(entry)
-        return {
-            "ok": self.ok,
-            "revision": self.revision or "default",
-            "inventory": list(self.inventories),
-            "objects": items,
-        }
+        return result_json(self.ok, self.revision or "default", self.inventories, self.objects)
+
+
+def result_json(
+    ok: bool, revision: str | None, inventories: Sequence[str], results: Sequence[ObjectResult]
+) -> dict[str, Any]:
+    """The one result shape of install, upgrade and uninstall (``product.md`` §3); ``message`` where there is a note."""
+    items = []
+    for o in results:
+        entry: dict[str, Any] = {**dataclasses.asdict(o.ref), "action": o.action}
+        if o.note:
+            entry["message"] = o.note
+        items.append(entry)
+    return {"ok": ok, "revision": revision, "inventory": list(inventories), "objects": items}
 
 
 Confirm = Callable[[planning.Plan], bool]
+#: A check of the inventories found, under the lock, before anything is written (upgrade: the installation exists).
+Check = Callable[[Mapping[str, inventory.Inventory]], object]
+
+
+def target_version(config: layering.EffectiveConfig) -> str:
+    """The Istio version being installed: the image ``tag`` (``values.global.tag``), else meshctl's Istio version."""
+    tag = ((config.values.get("global") or {}) if isinstance(config.values, dict) else {}).get("tag")
+    return str(tag) if tag not in (None, "") else meshctl.ISTIO_VERSION
 
 
 def prompt_text(config: layering.EffectiveConfig) -> str:
@@ -145,9 +155,13 @@ def install(
     *,
     reporter: Reporter | None = None,
     confirm: Confirm | None = None,
+    check: Check | None = None,
 ) -> InstallResult:
-    """Install ``config`` into the cluster of ``client`` (or, with ``options.dry_run``, plan it without writing)."""
-    return _Install(config, client, options, reporter or NullReporter(), confirm).run()
+    """Install ``config`` into the cluster of ``client`` (or, with ``options.dry_run``, plan it without writing).
+
+    ``check`` sees the inventories found (under the lock, before any write) and may refuse by raising.
+    """
+    return _Install(config, client, options, reporter or NullReporter(), confirm, check).run()
 
 
 class _Install:
@@ -158,7 +172,9 @@ class _Install:
         options: InstallOptions,
         reporter: Reporter,
         confirm: Confirm | None,
+        check: Check | None = None,
     ) -> None:
+        self.check = check
         self.config = config
         self.client = client
         self.options = options
@@ -203,11 +219,15 @@ class _Install:
                 new_namespaces=created,
                 force_conflicts=self.options.force_conflicts,
             )
+            if self.check is not None:
+                self.check(plan.previous)
             self._refuse_conflicts(plan)
             for stray in plan.strays:
                 self.reporter.warn(
                     f"{_name(stray)} carries meshctl's membership label but is in no inventory; left alone"
                 )
+            for ref, why in plan.released:
+                self.reporter.warn(f"{_name(ref)} is {why}")
             if self.confirm is not None and not self.confirm(plan):
                 raise errors.Aborted("installation cancelled: nothing was applied")
             results = self._execute(plan, created)
@@ -256,6 +276,8 @@ class _Install:
             force_conflicts=self.options.force_conflicts,
             exhaustive=True,
         )
+        if self.check is not None:
+            self.check(plan.previous)
         results = [
             ObjectResult(objects.ObjectRef("", "v1", "Namespace", "", str(n["metadata"]["name"])), "create")
             for n in missing
@@ -346,7 +368,7 @@ class _Install:
                 inv.state = state
                 inv.error = error
                 inv.config = self.config.iop
-                inv.istio_version = meshctl.ISTIO_VERSION
+                inv.istio_version = target_version(self.config)
                 inv.meshctl_version = meshctl.__version__
                 inv.digest = digest
                 if name == objects.BASE_INSTALLATION:

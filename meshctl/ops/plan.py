@@ -75,6 +75,9 @@ class Plan:
     previous: dict[str, inventory.Inventory]  # inventories found, by parent name
     installations: dict[str, list[objects.ObjectRef]]  # installation -> rendered members
     strays: list[objects.ObjectRef] = dataclasses.field(default_factory=list)
+    # Members of a previous inventory that are no longer rendered but now carry another label (taken over by another
+    # installation or by a user): not pruned, with why.
+    released: list[tuple[objects.ObjectRef, str]] = dataclasses.field(default_factory=list)
     missing_namespaces: list[str] = dataclasses.field(default_factory=list)  # --dry-run: would be created
 
     def by_action(self, *actions: Action) -> list[Planned]:
@@ -129,6 +132,7 @@ def make_plan(
             for ref in previous[name].members:
                 old_members[ref] = name
     inventoried = {ref for inv in previous.values() for ref in inv.members}
+    owners = {inv.applyset_id: inv_name for inv_name, inv in previous.items()}
     rendered_refs = {d.ref for d in desired}
     crd_groups = {str((d.manifest.get("spec") or {}).get("group") or "") for d in desired if d.ref.kind == CRD_KIND}
 
@@ -206,7 +210,7 @@ def make_plan(
         if found is not None:
             owner_id = str(((found.get("metadata") or {}).get("labels") or {}).get(objects.PART_OF_LABEL) or "")
             if owner_id not in ids:
-                _non_member(item, found, owner_id, force_conflicts)
+                _non_member(item, found, owners.get(owner_id, owner_id), force_conflicts)
                 if item.action is Action.CONFLICT:
                     continue
         elif known_absent and not exhaustive:
@@ -219,14 +223,25 @@ def make_plan(
             raise outcome.error
 
     # --- prunes and strays ----------------------------------------------------------------------------------------
+    released: list[tuple[objects.ObjectRef, str]] = []
     for ref, name in sorted(old_members.items()):
         if ref in rendered_refs:
             continue
         res = resource(ref)
         if res is None:
             continue  # its CRD is gone, and with it the object
-        if (res.qualified, ref.namespace, ref.name) in live:
-            planned.append(Planned(ref, Action.PRUNE, name, None, res, _component_of_live(live, res, ref)))
+        found = live.get((res.qualified, ref.namespace, ref.name))
+        if found is None:
+            continue
+        owner_id = _part_of(found)
+        if owner_id != objects.applyset_id(name, namespace):
+            # Only what still carries this installation's label is ours to delete.
+            holder = (
+                f"the label of installation {owners.get(owner_id, owner_id)}" if owner_id else "no membership label"
+            )
+            released.append((ref, f"a member of {name}, but it now carries {holder}; not pruned"))
+            continue
+        planned.append(Planned(ref, Action.PRUNE, name, None, res, _component_of_live(live, res, ref)))
     strays = sorted(
         objects.ObjectRef.from_object(obj)
         for obj in live.values()
@@ -237,7 +252,11 @@ def make_plan(
     members: dict[str, list[objects.ObjectRef]] = {name: [] for name in installations}
     for d in desired:
         members.setdefault(d.installation, []).append(d.ref)
-    return Plan(planned, previous, members, strays)
+    return Plan(planned, previous, members, strays, released)
+
+
+def _part_of(obj: Mapping[str, Any]) -> str:
+    return str(((obj.get("metadata") or {}).get("labels") or {}).get(objects.PART_OF_LABEL) or "")
 
 
 def _component_of_live(
@@ -247,15 +266,24 @@ def _component_of_live(
     return str(((obj.get("metadata") or {}).get("labels") or {}).get(objects.COMPONENT_LABEL) or "")
 
 
-def _non_member(item: Planned, found: Mapping[str, Any], owner_id: str, force: bool) -> None:
+def _non_member(item: Planned, found: Mapping[str, Any], owner: str, force: bool) -> None:
+    """An existing object that is not this installation's: a conflict, or (forced) adopted.
+
+    ``owner`` is the installation whose membership label it carries ("" when none): another meshctl installation
+    (e.g. a second revision's gateway of the same name) is named as such.
+    """
     managers = kapply.managers(found)
-    who = f"installation {owner_id}" if owner_id else ("managers: " + ", ".join(managers) if managers else "")
+    if owner:
+        what = f"belongs to another meshctl installation ({owner})"
+    else:
+        who = "managers: " + ", ".join(managers) if managers else ""
+        what = f"exists and was not installed by meshctl ({who})" if who else "exists, not installed by meshctl"
     if force:
         item.action = Action.ADOPT
-        item.note = f"exists, not installed by meshctl ({who}); taken over" if who else "exists; taken over"
+        item.note = f"{what}; taken over"
     else:
         item.action = Action.CONFLICT
-        item.note = f"exists and was not installed by meshctl ({who})" if who else "exists, not installed by meshctl"
+        item.note = what
         item.owners = [kerrors.FieldOwner("(object)", m) for m in managers]
 
 

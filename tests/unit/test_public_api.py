@@ -20,6 +20,8 @@ GLOBAL = {"--kubeconfig", "-c", "--context", "--verbose", "-v", "--quiet", "-q",
 INSTALL_STYLE = {"--filename", "-f", "--set", "-s", "--revision", "-r", "--manifests", "-d", "--force"}
 CLUSTER_CHANGING = {"--skip-confirmation", "-y", "--yes", "--dry-run", "--readiness-timeout", "--no-wait",
                     "--force-conflicts", "--concurrency", "--lock-timeout", "--output", "-o"}  # fmt: skip
+UNINSTALL = INSTALL_STYLE | {"--purge", "--delete-user-config", "--skip-confirmation", "-y", "--yes", "--dry-run",
+                             "--readiness-timeout", "--concurrency", "--lock-timeout", "--output", "-o"}  # fmt: skip
 
 EXPECTED: dict[str, set[str]] = {
     "profile list": {"--manifests", "-d", "--output", "-o"},
@@ -32,6 +34,9 @@ EXPECTED: dict[str, set[str]] = {
     "install": INSTALL_STYLE | CLUSTER_CHANGING,
     "apply": INSTALL_STYLE | CLUSTER_CHANGING,
     "manifest install": INSTALL_STYLE | CLUSTER_CHANGING,
+    "upgrade": INSTALL_STYLE | CLUSTER_CHANGING | {"--skip-version-check"},
+    "uninstall": UNINSTALL,
+    "x uninstall": UNINSTALL,
     "kube-inject": {"--filename", "-f", "--output", "-o", "--set", "-s", "--revision", "-r", "--manifests", "-d",
                     "--force", "--operatorFileName", "--from-cluster", "--istioNamespace", "-i",
                     "--injectConfigMapName", "--meshConfigMapName", "--injectConfigFile", "--meshConfigFile",
