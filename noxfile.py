@@ -72,6 +72,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "tests.bench.startup_bench", *session.posargs)
     session.run("python", "-m", "tests.bench.render_bench", *session.posargs)
     session.run("python", "-m", "tests.bench.apiserver_bench", *session.posargs)
+    session.run("python", "-m", "tests.bench.install_bench", *session.posargs)
 
 
 @nox.session
