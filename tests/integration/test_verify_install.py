@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 import yaml
@@ -128,3 +129,19 @@ def test_a_revision(backend: Backend) -> None:
     result = verify(backend, "--revision", "canary")
     assert "✔ Deployment: istiod-canary.istio-system checked successfully" in result.stdout
     assert result.stdout.splitlines()[-1] == "✔ Istio is installed and verified successfully"
+
+
+def test_a_forbidden_read_is_a_cluster_error_naming_verb_resource_and_user(backend: Backend, tmp_path: Any) -> None:
+    api = backend.require_apiserver()
+    backend.meshctl("install", "-y", "--set", "profile=minimal")
+    api.add_user("auditor")
+    api.faults.forbid("auditor", verbs=["list"], resources=["deployments"])
+    kubeconfig = api.write_kubeconfig(tmp_path / "auditor.kubeconfig", user="auditor")
+    result = h.run_unchecked("verify-install", "--kubeconfig", str(kubeconfig))
+    assert result.exit_code == 4
+    assert result.stdout == ""  # no verdict on a partial read
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: ")
+    assert "deployments" in result.stderr
+    assert "auditor" in result.stderr
+    assert "list" in result.stderr

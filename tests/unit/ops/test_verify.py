@@ -227,3 +227,28 @@ def test_an_inventory_recorded_as_failed_is_noted(apiserver: ApiServer, kube: kc
     assert notes == ["the installation meshctl-default is recorded as failed: the server went away"]
     assert result.notes == tuple(notes)
     assert result.ok  # every member is there: the record is stale, the objects are fine
+
+
+class _NoPods:
+    """A client whose cluster serves no Pods (an aggregated or restricted API): verify still explains by status."""
+
+    def __init__(self, inner: kclient.RestClient) -> None:
+        self._inner = inner
+
+    def resource_for(self, api_version: str, kind: str) -> kclient.Resource | None:
+        return None if kind == "Pod" else self._inner.resource_for(api_version, kind)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_without_pods_an_unready_workload_is_explained_by_its_status(
+    apiserver: ApiServer, kube: kclient.RestClient
+) -> None:
+    apiserver.controllers.disable("Deployment", "istiod")
+    install(apiserver, kube, "profile=minimal")
+    apiserver.requests.clear()
+    result = ops_verify.verify(config("profile=minimal"), _NoPods(kube))  # type: ignore[arg-type]
+    [failed] = result.failed
+    assert failed.message == "not ready: waiting for the controller to observe the latest spec"
+    assert apiserver.requests.count(resource="pods") == 0
