@@ -10,6 +10,7 @@ an optional hint and the exit code the CLI returns for it. Library code raises t
     ├── UsageError                    (2)
     ├── InputError                    (3)   bad --set, YAML, profile, file
     │   ├── PathError                 (3)   a path of the --set/--config-path/overlay grammar
+    │   │   └── PathNotFound          (3)   ... that selects nothing in the tree it addresses
     │   ├── ValidationError           (3)   schema violations, all at once
     │   └── InputLimitError           (3)   an input-safety limit tripped
     ├── RenderError                   (3)   a template or overlay could not be applied to this input
@@ -89,6 +90,14 @@ class PathError(InputError):
         self.path = path
         self.segment_start = segment_start
         self.segment_end = segment_end
+
+
+class PathNotFound(PathError):
+    """A well-formed path selects nothing: a selector or key matches no element, or an index is past the end.
+
+    Overlays tell this apart from other path errors: a patch that selects nothing has no effect (a warning),
+    while a malformed path or a path through a value of the wrong type is an error.
+    """
 
 
 class ValidationError(InputError):

@@ -63,10 +63,11 @@ def generate(
         names = [part for value in component for part in value.split(",") if part.strip()]
         wanted = [component_table.resolve_label(name) for name in names]
     config = options.build_config(
-        options.config_input(files=filename, sets=set_, manifests=manifests, revision=revision, force=force)
+        options.config_input(files=filename, sets=set_, manifests=manifests, revision=revision, force=force),
+        show_warnings=False,
     )
     result = pipeline.render(config, components=wanted)
-    for warning in result.warnings:
+    for warning in (*config.warnings, *result.warnings):
         env.warn(warning)
     namespaces = pipeline.namespaces_for(config, result.objects) if with_namespace else []
     if output_path is None:

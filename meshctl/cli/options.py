@@ -46,19 +46,24 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Validation errors becom
 
 
 def config_input(**options: Any) -> Any:
-    """A configuration input from the common options (see :func:`meshctl.ops.configure.config_input`)."""
+    """A configuration input from the common options (see :func:`meshctl.ops.configure.config_input`), with the
+    global ``--strict``."""
+    import dataclasses
+
     from meshctl.ops import configure
 
-    return configure.config_input(**options)
+    return dataclasses.replace(configure.config_input(**options), strict=output.ENV.strict)
 
 
-def build_config(inp: Any) -> Any:
-    """The effective configuration, its warnings printed on stderr."""
+def build_config(inp: Any, *, show_warnings: bool = True) -> Any:
+    """The effective configuration, its warnings printed on stderr (unless the caller shows them later, once
+    nothing else can fail: warnings are not shown when an error stops the command)."""
     from meshctl.ops import configure
 
     config = configure.effective_config(inp, output.ENV.stdin)
-    for warning in config.warnings:
-        output.ENV.warn(warning)
+    if show_warnings:
+        for warning in config.warnings:
+            output.ENV.warn(warning)
     return config
 
 

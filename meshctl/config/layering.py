@@ -8,9 +8,10 @@
 4. each ``--set`` in order, applied to the merged tree (so ``[0]`` and ``[name:x]`` address the profile's lists),
    then the aliases ``--manifests DIR`` (``installPackagePath``) and ``-r REV`` (``revision``);
 5. translation into ``values``: platform and compatibility layers < the merged ``spec.values`` < translated
-   settings (hub, tag, revision, meshConfig, compatibilityVersion, component hub/tag/k8s, enablement) < the
-   values the files and ``--set`` changed (the user's own values win);
-6. validation (errors all at once; ``--force`` makes them warnings), then ``unvalidatedValues``.
+   settings (hub, tag, revision, meshConfig, compatibilityVersion, component hub/tag, gateway name/label/ports,
+   enablement) < the values the files and ``--set`` changed (the user's own values win);
+6. validation (errors all at once; ``--force`` makes them warnings; ``--strict`` makes the warnings errors, even
+   with ``--force``), then ``unvalidatedValues``.
 
 Merge rules (:mod:`meshctl.config.merging`, one configured ``deepmerge`` merger): maps merge key by key; lists and
 scalars in the overlay replace; an explicit ``null`` removes the key.
@@ -75,6 +76,7 @@ class ConfigInput:
     manifests: str | None = None  # -d/--manifests DIR
     revision: str | None = None  # -r/--revision (alias of --set revision=REV)
     force: bool = False  # validation errors become warnings
+    strict: bool = False  # warnings about settings that have no effect become errors (also when forced)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,8 +88,9 @@ class Component:
     ``label`` is the ``operator.istio.io/component`` value; ``path`` is where the entry lives in the spec
     (``components.ingressGateways[0]``). ``spec`` is the entry as given (``{}`` when absent). ``values`` is what
     this entry adds over ``values.<values_root>``: for gateways the entry's ``name``, ``labels``, ``ports``
-    (``k8s.service.ports``), ``hub``/``tag``, ``autoscaleMin``/``autoscaleMax``/``replicaCount`` and resource CPU;
-    for the other components these settings are already in ``EffectiveConfig.values`` and ``values`` is ``{}``.
+    (``k8s.service.ports``) and ``hub``/``tag``; for the other components their ``hub``/``tag`` are already in
+    ``EffectiveConfig.values`` and ``values`` is ``{}``. Istio 1.30 translates nothing else: the other ``k8s``
+    settings (``hpaSpec``, ``replicaCount``, ``resources``, …) only patch the rendered objects.
     """
 
     key: str
@@ -133,6 +136,7 @@ class EffectiveConfig:
     manifests: str | None
     warnings: tuple[str, ...] = ()
     components: tuple[Component, ...] = ()
+    strict: bool = False  # --strict: rendering fails on settings that have no effect
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -311,37 +315,6 @@ def _enabled(entry: Any, default: bool) -> bool:
     return entry.get("enabled") is not False
 
 
-def _k8s_values(entry: Mapping[str, Any], *, deployment: bool) -> dict[str, Any]:
-    """What a component's ``k8s`` settings add to its chart values (istioctl-behaviours §6.2)."""
-    out: dict[str, Any] = {}
-    k8s = entry.get("k8s")
-    if not isinstance(k8s, Mapping):
-        return out
-    if deployment:
-        hpa = k8s.get("hpaSpec")
-        if isinstance(hpa, Mapping):
-            if _is_int(hpa.get("minReplicas")):
-                out["autoscaleMin"] = hpa["minReplicas"]
-            if _is_int(hpa.get("maxReplicas")) and hpa["maxReplicas"] > 0:
-                out["autoscaleMax"] = hpa["maxReplicas"]
-        if _is_int(k8s.get("replicaCount")) and k8s["replicaCount"] > 0:
-            out["replicaCount"] = k8s["replicaCount"]
-    resources = k8s.get("resources")
-    if isinstance(resources, Mapping):
-        cpu: dict[str, Any] = {}
-        for part in ("limits", "requests"):
-            section = resources.get(part)
-            if isinstance(section, Mapping) and section.get("cpu") is not None:
-                cpu[part] = {"cpu": section["cpu"]}
-        if cpu:
-            out["resources"] = cpu
-    return out
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _image_values(entry: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if entry.get("hub") not in (None, ""):
@@ -394,7 +367,6 @@ def build_components(spec: Mapping[str, Any], values: Mapping[str, Any], istio_n
             if isinstance(ports, list):
                 overlay["ports"] = copy.deepcopy(ports)
             overlay.update(_image_values(entry))
-            overlay.update(_k8s_values(entry, deployment=True))
             result.append(
                 Component(
                     key=kind,
@@ -476,7 +448,6 @@ def translate(merged: MergedConfig) -> Translation:
             additions = {"enabled": component.enabled, **_image_values(component.spec)}
         else:
             additions = {**_image_values(component.spec)}
-            additions.update(_k8s_values(component.spec, deployment=component.key == "pilot"))
         if component.key == "pilot":
             additions["enabled"] = component.enabled
             additions["cni"] = {"enabled": _component_enabled(components, "cni")}
@@ -519,6 +490,9 @@ def build_effective_config(inp: ConfigInput, stdin: TextIO | None = None) -> Eff
     translation = translate(merged)
     report = validation.validate(merged.iop, translation.values)
     warnings = list(report.warnings)
+    if inp.strict and warnings and (inp.force or not report.errors):
+        # --force wins over validation errors, --strict still fails on the warnings (product.md §2).
+        raise strict_error(warnings)
     if report.errors:
         if not inp.force:
             raise errors.ValidationError(
@@ -540,4 +514,16 @@ def build_effective_config(inp: ConfigInput, stdin: TextIO | None = None) -> Eff
         manifests=merged.manifests,
         warnings=tuple(warnings),
         components=tuple(translation.components),
+        strict=inp.strict,
+    )
+
+
+def strict_error(warnings: Sequence[str]) -> errors.InputError:
+    """The error ``--strict`` makes of configuration warnings: one names itself, several are listed."""
+    if len(warnings) == 1:
+        return errors.InputError(warnings[0], hint="without --strict this is a warning")
+    return errors.InputError(
+        f"{len(warnings)} configuration warnings (errors because of --strict)",
+        context=warnings,
+        hint="remove or fix these settings, or run without --strict",
     )

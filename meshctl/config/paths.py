@@ -96,14 +96,19 @@ class Path:
         """The canonical text of the first ``upto`` segments (``<root>`` for none)."""
         return format_path(self.segments[:upto]) or "<root>"
 
-    def error(self, message: str, seg: Segment | None = None, *, hint: str | None = None) -> errors.PathError:
-        """A :class:`PathError` whose caret sits under ``seg`` (or under the whole path)."""
+    def error(
+        self, message: str, seg: Segment | None = None, *, hint: str | None = None, not_found: bool = False
+    ) -> errors.PathError:
+        """A :class:`PathError` whose caret sits under ``seg`` (or under the whole path).
+
+        ``not_found``: the path is fine but selects nothing in the tree (:class:`errors.PathNotFound`).
+        """
         if seg is None:
             start = 0
             end = self.segments[-1].end if self.segments else 0
         else:
             start, end = seg.start, seg.end
-        return _source_error(self.source, message, start, end, hint=hint)
+        return _source_error(self.source, message, start, end, hint=hint, not_found=not_found)
 
 
 # Escapes shared by keys and values (config.md §4); ``[``/``]``/``:`` are also escapable in keys and selectors.
@@ -113,9 +118,12 @@ _CONTROL_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 _INDEX_RE = re.compile(r"[0-9]+")
 
 
-def _source_error(source: Source, message: str, start: int, end: int, *, hint: str | None = None) -> errors.PathError:
+def _source_error(
+    source: Source, message: str, start: int, end: int, *, hint: str | None = None, not_found: bool = False
+) -> errors.PathError:
     where = source.flag or "path"
-    return errors.PathError(
+    cls = errors.PathNotFound if not_found else errors.PathError
+    return cls(
         f"{where}: {message}",
         path=source.display,
         segment_start=source.base + start,
@@ -523,10 +531,10 @@ def _select_error(path: Path, at: int, items: list[Any]) -> errors.PathError:
             hint = f"{seg.key} values in {prefix}: {listed}"
         else:
             hint = f"no element of {prefix} has a field {seg.key!r}"
-        return path.error(f"no element of {prefix} has {seg.key}={seg.value}", seg, hint=hint)
+        return path.error(f"no element of {prefix} has {seg.key}={seg.value}", seg, hint=hint, not_found=True)
     present = [scalar_text(i) for i in items if not isinstance(i, dict | list)]
     hint = f"values in {prefix}: {', '.join(present[:20])}" if present else f"{prefix} holds no scalar values"
-    return path.error(f"no element of {prefix} equals {seg.value!r}", seg, hint=hint)
+    return path.error(f"no element of {prefix} equals {seg.value!r}", seg, hint=hint, not_found=True)
 
 
 def _index_error(path: Path, at: int, length: int, *, appending: bool) -> errors.PathError:
@@ -538,6 +546,7 @@ def _index_error(path: Path, at: int, length: int, *, appending: bool) -> errors
         f"index {seg.index} is out of range: {prefix} has {length} {noun}",
         seg,
         hint=f"use an index {limit}" if length or appending else f"{prefix} is empty",
+        not_found=not appending,
     )
 
 
@@ -572,7 +581,9 @@ def _locate(tree: Any, path: Path, *, create: bool) -> tuple[Any, Segment]:
                     raise _missing_key(path, i, node)
                 if following.kind in (Kind.SELECT, Kind.MATCH):
                     raise path.error(
-                        f"{path.prefix(i + 1)} does not exist, so nothing can be selected in it", following
+                        f"{path.prefix(i + 1)} does not exist, so nothing can be selected in it",
+                        following,
+                        not_found=True,
                     )
                 child = _new_container(following)
                 node[seg.key] = child
@@ -589,7 +600,9 @@ def _locate(tree: Any, path: Path, *, create: bool) -> tuple[Any, Segment]:
             elif seg.index == len(node) and create:
                 if following.kind in (Kind.SELECT, Kind.MATCH):
                     raise path.error(
-                        f"{path.prefix(i + 1)} does not exist, so nothing can be selected in it", following
+                        f"{path.prefix(i + 1)} does not exist, so nothing can be selected in it",
+                        following,
+                        not_found=True,
                     )
                 child = _new_container(following)
                 node.append(child)
@@ -615,7 +628,7 @@ def _missing_key(path: Path, at: int, node: dict[str, Any]) -> errors.PathError:
         keys = ", ".join(escape_key(k) for k in list(node)[:20])
         hint = f"keys in {prefix}: {keys}"
     where = f"in {prefix}" if at else "at the top level"
-    return path.error(f"no key {seg.key!r} {where}", seg, hint=hint)
+    return path.error(f"no key {seg.key!r} {where}", seg, hint=hint, not_found=True)
 
 
 def set_value(tree: Any, path: Path, value: Any) -> None:

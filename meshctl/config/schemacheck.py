@@ -307,6 +307,8 @@ def _describe(error: Any) -> Iterator[Problem]:
             hint = f" (did you mean {display((*at, guess), in_spec=bool(at))}?)" if guess else ""
             listed = "" if guess else f"; known fields: {', '.join(sorted(known))}" if known else ""
             yield problem(f"{display((*at, key))}: unknown field{hint}{listed}", (*at, key))
+    elif keyword == "not" and node.get("description"):  # a value Istio 1.30 does not have (schemagen.rejected)
+        yield problem(f"{where}: {node['description']}")
     elif keyword == schema.UNKNOWN_KEYWORD:
         guess = suggest.closest(str(at[-1]), node.get("properties") or {})
         if guess is not None:

@@ -15,6 +15,8 @@ How it is built:
 - Objects under ``values`` and ``meshConfig`` carry ``"x-meshctl-unknown": "warn"``: an unknown key there is an
   error only when it is a likely typo of a known one, otherwise a warning (``schemacheck.py`` registers the keyword
   with jsonschema).
+- Keys the charts read but Istio 1.30's values schema lacks (:data:`_REJECTED_VALUES`) get ``not: {}``: any value
+  there is an error, as in istioctl 1.30.
 - Custom ``format`` values, checked by the format checker of ``schemacheck.py``: ``quantity``, ``dns1123-label``,
   ``dns1123-subdomain``, ``image-hub``, ``image-tag``, ``cidr-list``, ``port-list``.
 """
@@ -446,6 +448,25 @@ _PATH_OVERRIDES: dict[str, Schema] = {
     "global.istioNamespace": {"type": "string", "format": "dns1123-label"},
 }
 
+# Keys the charts read (with their defaults) that Istio 1.30's IstioOperator values schema does not have, so
+# istioctl 1.30 refuses them in spec.values: so does meshctl (``--force`` or ``unvalidatedValues`` get them through).
+_REJECTED_VALUES: dict[str, str] = {
+    "cni.ambient.enablementSelectors": "the chart default is used",
+    "cni.ambient.shareHostNetworkNamespace": "compatibilityVersion 1.25 sets it",
+    "cni.ambient.enableAmbientDetectionRetry": "the chart default is used",
+    "global.readerServiceAccount": "the reader ServiceAccount is always istio-reader-service-account",
+}
+
+
+def rejected(path: str) -> Schema:
+    """The schema of a key Istio 1.30's values schema does not have: any value is an error saying so."""
+    reason = _REJECTED_VALUES[path]
+    return {
+        "not": {},
+        "description": f"not an Istio 1.30 IstioOperator value (istioctl 1.30 refuses it too; {reason})",
+    }
+
+
 # Upstream keys the reference names that no template reads (or that translation sets); merged under the inferred
 # tree. Leaf values are example defaults for inference.
 _UPSTREAM_VALUES: dict[str, Any] = {
@@ -501,6 +522,8 @@ _UPSTREAM_VALUES: dict[str, Any] = {
 def infer(value: Any, path: str) -> Schema:
     """The schema of a chart default: its type; maps recurse (empty ones are free-form)."""
     key = path.rsplit(".", 1)[-1]
+    if path in _REJECTED_VALUES:
+        return rejected(path)
     if path in _PATH_OVERRIDES:
         return copy.deepcopy(_PATH_OVERRIDES[path])
     if key in _VALUE_OVERRIDES:
@@ -542,6 +565,12 @@ def build(manifests_root: Path | None = None) -> Schema:
     """The whole schema document."""
     root = manifests_root or resources.manifests_dir()
     values_tree = merging.merge(_UPSTREAM_VALUES, chart_defaults(root))
+    for path in _REJECTED_VALUES:  # present in the tree, so that inference meets them
+        node = values_tree
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node.setdefault(last, None)
     mesh_config = copy.deepcopy(MESH_CONFIG)
     chart_mesh = values_tree.get("meshConfig")
     if isinstance(chart_mesh, dict):  # chart defaults the MeshConfig list above lacks

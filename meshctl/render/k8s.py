@@ -2,8 +2,10 @@
 
 istioctl applies these as strategic merge patches and silently ignores a setting whose target object does not
 exist, an overlay that matches no object, and a patch path that matches nothing. meshctl applies the same
-changes with plain, documented merge rules, and reports each of those mistakes as an error (exit 3) that names the
-setting, the object it looked for and what the component has instead.
+changes with plain, documented merge rules (maps deep-merge, lists replace, a ``null`` removes a key) and reports
+each of those no-ops as a :class:`NoEffect`: a warning that names the setting and says why, which ``--strict`` turns
+into an error. Input that cannot work (a budget with both ``minAvailable`` and ``maxUnavailable``, a malformed
+overlay) is an error (exit 3).
 
 Order: the settings in the order of the table in ``rendering.md`` §4, then overlays in list order, each overlay's
 patches in order. Values taken from the configuration are copied into objects, so no two objects (and no object
@@ -48,9 +50,34 @@ SETTINGS: tuple[str, ...] = (
 #: engine warns about them.
 NOT_APPLIED: tuple[str, ...] = ("volumes", "volumeMounts")
 
-_CONTAINER_SETTINGS = ("resources", "readinessProbe", "env", "imagePullPolicy")
-_POD_SETTINGS = ("affinity", "nodeSelector", "tolerations", "priorityClassName", "securityContext", "podAnnotations")
-_WORKLOAD_SETTINGS = (*_CONTAINER_SETTINGS, *_POD_SETTINGS, "replicaCount", "strategy")
+
+
+@dataclasses.dataclass(frozen=True)
+class NoEffect:
+    """A setting or overlay patch that changes nothing: a warning, an error under ``--strict``.
+
+    ``setting`` is its configuration path (``components.pilot.k8s.podDisruptionBudget``), ``reason`` says why
+    nothing happened, ``hint`` what to do.
+    """
+
+    setting: str
+    reason: str
+    hint: str | None = None
+
+    @property
+    def message(self) -> str:
+        return f"{self.setting} has no effect: {self.reason}"
+
+    def __str__(self) -> str:
+        """The warning text: the message, then the hint on its own ``hint:`` line."""
+        return self.message + (f"\nhint: {self.hint}" if self.hint else "")
+
+
+class _NoEffectError(Exception):
+    def __init__(self, reason: str, hint: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.hint = hint
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,24 +97,37 @@ class Target:
     workload_name: str
     container: str | None
     service_ports_in_values: bool = False
+    values_root: str = ""  # where the component's chart values live (``pilot``), for hints
+
+    def values_path(self, key: str) -> str:
+        return f"values.{self.values_root}.{key}" if self.values_root else key
 
 
-def apply(objects: list[dict[str, Any]], k8s: Mapping[str, Any], target: Target) -> None:
-    """Apply every ``k8s`` setting, then the overlays, to ``objects`` (the instance's rendered objects, in place)."""
+def apply(objects: list[dict[str, Any]], k8s: Mapping[str, Any], target: Target) -> list[NoEffect]:
+    """Apply every ``k8s`` setting, then the overlays, to ``objects`` (the instance's rendered objects, in place).
+
+    Returns the settings and patches that had no effect, in the order they were met.
+    """
     unknown = [key for key in k8s if key not in SETTINGS and key not in NOT_APPLIED]
     if unknown:
         raise errors.RenderError(
             f"{target.where}.k8s.{unknown[0]} is not a k8s setting meshctl applies",
             hint=f"k8s settings: {', '.join(SETTINGS)}",
         )
+    found: list[NoEffect] = []
     for key in SETTINGS[:-1]:
         value = k8s.get(key)
         if value is None:
             continue
-        _APPLIERS[key](objects, value, target, f"{target.where}.k8s.{key}")
+        setting = f"{target.where}.k8s.{key}"
+        try:
+            _APPLIERS[key](objects, value, target, setting)
+        except _NoEffectError as exc:
+            found.append(NoEffect(setting, exc.reason, exc.hint))
     overlays = k8s.get("overlays")
     if overlays is not None:
-        apply_overlays(objects, overlays, target)
+        found.extend(apply_overlays(objects, overlays, target))
+    return found
 
 
 # --- finding targets ------------------------------------------------------------------------------------------------
@@ -108,25 +148,32 @@ def _target_object(
     if found:
         return found[0]
     others = _names_of(objects, kind)
+    reason = f"{target.label} renders no {kind} {name}"
     if others:
-        hint = f"{kind}s of {target.label} here: {', '.join(others)}"
-    elif kind == "HorizontalPodAutoscaler":
-        hint = "autoscaling is off for this component (its values set autoscaleEnabled: false); remove the setting"
-    elif kind == "PodDisruptionBudget":
-        hint = (
-            "a PodDisruptionBudget is rendered only for more than one replica "
-            "(k8s.hpaSpec.minReplicas or k8s.replicaCount above 1); remove the setting or raise the replicas"
+        raise _NoEffectError(
+            f"{reason} ({kind}s of {target.label}: {', '.join(others)})", hint="settings apply to the component's own"
         )
-    else:
-        hint = f"{target.label} renders no {kind}; remove the setting"
-    raise errors.RenderError(f"{setting}: there is no {kind} {name} to apply it to", hint=hint)
+    if kind == "HorizontalPodAutoscaler":
+        raise _NoEffectError(
+            f"{reason}: autoscaling is off for it ({target.values_path('autoscaleEnabled')})",
+            hint="remove the setting, or turn autoscaling on",
+        )
+    if kind == "PodDisruptionBudget":
+        raise _NoEffectError(
+            f"{reason}: a budget is rendered only for more than one replica "
+            f"({target.values_path('autoscaleMin')} above 1 with autoscaling, "
+            f"{target.values_path('replicaCount')} above 1 without)",
+            hint=(
+                "remove the setting, or raise the replicas through those values "
+                "(k8s.hpaSpec.minReplicas and k8s.replicaCount only patch the rendered objects, as in istioctl 1.30)"
+            ),
+        )
+    raise _NoEffectError(reason, hint="remove the setting")
 
 
 def _workload(objects: Sequence[dict[str, Any]], setting: str, target: Target) -> dict[str, Any]:
     if target.workload_kind is None:
-        raise errors.RenderError(
-            f"{setting}: {target.label} has no workload to apply it to", hint="only overlays apply to this component"
-        )
+        raise _NoEffectError(f"{target.label} has no workload", hint="only k8s.overlays apply to this component")
     return _target_object(objects, target.workload_kind, target.workload_name, setting, target)
 
 
@@ -155,10 +202,13 @@ def _name(obj: Mapping[str, Any]) -> str:
 
 
 def deep_merge_into(base: dict[str, Any], overlay: Mapping[str, Any]) -> None:
-    """Merge ``overlay`` into ``base`` in place: maps merge key by key, lists and scalars replace (copied)."""
+    """Merge ``overlay`` into ``base`` in place: maps merge key by key, lists and scalars replace (copied), and a
+    ``null`` removes the key (as in a strategic merge patch)."""
     for key, value in overlay.items():
         current = base.get(key)
-        if isinstance(current, dict) and isinstance(value, Mapping):
+        if value is None:
+            base.pop(key, None)
+        elif isinstance(current, dict) and isinstance(value, Mapping):
             deep_merge_into(current, value)
         else:
             base[key] = copy.deepcopy(value)
@@ -217,6 +267,19 @@ def _set_pod_field(field: str) -> Any:
     return applier
 
 
+def _merge_pod_field(field: str) -> Any:
+    """A map-valued pod field (``securityContext``, ``affinity``, ``nodeSelector``) deep-merges into what the
+    template rendered, as istioctl's strategic merge patch does: the template's keys stay unless set or nulled."""
+
+    def applier(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
+        pod_spec = _pod_spec(_workload(objects, setting, target), setting)
+        deep_merge_into(_child_map(pod_spec, field), _require_map(value, setting))
+        if not pod_spec[field]:
+            del pod_spec[field]  # everything nulled: no empty block
+
+    return applier
+
+
 def _child_map(parent: dict[str, Any], key: str) -> dict[str, Any]:
     """``parent[key]``, replaced by a new empty map when it is missing or not a map."""
     child = parent.get(key)
@@ -240,8 +303,8 @@ def _set_workload_field(field: str, deployment_only_hint: str) -> Any:
     def applier(objects: list[dict[str, Any]], value: Any, target: Target, setting: str) -> None:
         workload = _workload(objects, setting, target)
         if workload.get("kind") != "Deployment":
-            raise errors.RenderError(
-                f"{setting}: {workload.get('kind')} {_name(workload)} has no spec.{field}", hint=deployment_only_hint
+            raise _NoEffectError(
+                f"{workload.get('kind')} {_name(workload)} has no spec.{field}", hint=deployment_only_hint
             )
         workload.setdefault("spec", {})[field] = copy.deepcopy(value)
 
@@ -289,14 +352,14 @@ _APPLIERS: dict[str, Any] = {
     "readinessProbe": _merge_container_field("readinessProbe"),
     "env": _apply_env,
     "imagePullPolicy": _apply_image_pull_policy,
-    "affinity": _set_pod_field("affinity"),
-    "nodeSelector": _set_pod_field("nodeSelector"),
+    "affinity": _merge_pod_field("affinity"),
+    "nodeSelector": _merge_pod_field("nodeSelector"),
     "tolerations": _set_pod_field("tolerations"),
     "priorityClassName": _set_pod_field("priorityClassName"),
-    "securityContext": _set_pod_field("securityContext"),
+    "securityContext": _merge_pod_field("securityContext"),
     "podAnnotations": _apply_pod_annotations,
     "replicaCount": _set_workload_field(
-        "replicas", "replicaCount applies to Deployments (a DaemonSet runs one per node)"
+        "replicas", "a DaemonSet runs one pod per node; remove the setting"
     ),
     "strategy": _set_workload_field("strategy", "strategy applies to Deployments; use k8s.overlays for updateStrategy"),
     "hpaSpec": _apply_hpa,
@@ -325,15 +388,31 @@ def overlay_value(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def apply_overlays(objects: list[dict[str, Any]], overlays: Any, target: Target) -> None:
-    """Apply ``k8s.overlays`` to the instance's objects; each overlay must match an object, each patch its path."""
+def apply_overlays(objects: list[dict[str, Any]], overlays: Any, target: Target) -> list[NoEffect]:
+    """Apply ``k8s.overlays`` to the instance's objects; returns the overlays and patches that changed nothing.
+
+    An overlay whose kind and name match no object, a patch whose selector matches nothing and a deletion of what
+    does not exist have no effect (istioctl ignores them silently); a malformed overlay or path, or a path through
+    a value of the wrong type, is an error.
+    """
     base = f"{target.where}.k8s.overlays"
+    found: list[NoEffect] = []
     for i, overlay in enumerate(_require_list(overlays, base)):
         where = f"{base}[{i}]"
         overlay = _require_map(overlay, where)
         kind, name = overlay.get("kind"), overlay.get("name")
         if not kind or not name:
             raise errors.RenderError(f"{where} needs a kind and a name", hint="e.g. kind: Deployment, name: istiod")
+        patches = _require_list(overlay.get("patches") or [], f"{where}.patches")
+        parsed = []
+        for j, patch in enumerate(patches):
+            patch_where = f"{where}.patches[{j}]"
+            patch = _require_map(patch, patch_where)
+            text = patch.get("path")
+            if not isinstance(text, str) or not text.strip():
+                raise errors.RenderError(f"{patch_where} needs a path", hint="e.g. spec.template.spec.hostNetwork")
+            source = paths.Source(f"{patch_where}.path", text)
+            parsed.append((patch_where, source, paths.parse_path(text, paths.Mode.OVERLAY, source=source), patch))
         matches = _find(objects, str(kind), str(name))
         if not matches:
             others = _names_of(objects, str(kind))
@@ -341,18 +420,17 @@ def apply_overlays(objects: list[dict[str, Any]], overlays: Any, target: Target)
             hint: str | None = f"{target.label} renders these kinds: {', '.join(kinds)}" if kinds else None
             if others:
                 hint = f"{kind}s of {target.label} here: {', '.join(others)}"
-            raise errors.RenderError(f"{where}: {target.label} has no {kind} {name}", hint=hint)
-        patches = overlay.get("patches") or []
-        for j, patch in enumerate(_require_list(patches, f"{where}.patches")):
-            patch_where = f"{where}.patches[{j}]"
-            patch = _require_map(patch, patch_where)
-            text = patch.get("path")
-            if not isinstance(text, str) or not text.strip():
-                raise errors.RenderError(f"{patch_where} needs a path", hint="e.g. spec.template.spec.hostNetwork")
-            path = paths.parse_path(text, paths.Mode.OVERLAY, source=paths.Source(f"{patch_where}.path", text))
+            found.append(NoEffect(where, f"{target.label} renders no {kind} {name}", hint))
+            continue
+        for patch_where, source, path, patch in parsed:
             value = patch.get("value")
             for obj in matches:
-                if value is None:
-                    paths.delete_value(obj, path)
-                else:
-                    paths.set_value(obj, path, overlay_value(value))
+                try:
+                    if value is None:
+                        paths.delete_value(obj, path)
+                    else:
+                        paths.set_value(obj, path, overlay_value(value))
+                except errors.PathNotFound as exc:
+                    reason = exc.message.removeprefix(f"{source.flag}: ")
+                    found.append(NoEffect(patch_where, f"{reason} in {kind} {_name(obj)}", exc.hint))
+    return found

@@ -23,10 +23,15 @@ BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-n
 
 @dataclasses.dataclass(frozen=True)
 class RenderResult:
-    """Ordered objects plus what the caller should tell the user (``warning:`` lines)."""
+    """Ordered objects plus what the caller should tell the user (``warning:`` lines).
+
+    ``warnings`` holds every line to show, the settings without effect included (each with its ``hint:`` line);
+    ``no_effect`` those settings again, structured.
+    """
 
     objects: list[dict[str, Any]]
     warnings: tuple[str, ...] = ()
+    no_effect: tuple[k8s.NoEffect, ...] = ()
 
     def by_component(self) -> dict[str, list[dict[str, Any]]]:
         """The objects grouped by component label, in component order (each group keeps the one order)."""
@@ -53,8 +58,13 @@ def render_manifests(
 
 
 def render(config: layering.EffectiveConfig, *, components: Sequence[str] | None = None) -> RenderResult:
-    """:func:`render_manifests` with the warnings (e.g. a ``--component`` that the configuration does not enable)."""
+    """:func:`render_manifests` with the warnings (e.g. a ``--component`` that the configuration does not enable).
+
+    A ``k8s`` setting or overlay that has no effect is a warning; with ``config.strict`` (``--strict``) they are one
+    error (exit 3) naming each of them, raised once everything is rendered.
+    """
     warnings: list[str] = []
+    no_effect: list[k8s.NoEffect] = []
     instances = component_table.enabled_instances(config)
     if components is not None:
         wanted = [component_table.resolve_label(name) for name in components]
@@ -68,10 +78,25 @@ def render(config: layering.EffectiveConfig, *, components: Sequence[str] | None
     values_cache: dict[str, dict[str, Any]] = {}
     shapes: dict[str, list[dict[str, Any]] | None] = {}
     for instance in instances:
-        rendered.extend(render_instance(config, instance, root, values_cache, shapes))
+        rendered.extend(render_instance(config, instance, root, values_cache, shapes, no_effect))
+    if no_effect and config.strict:
+        raise strict_error(no_effect)
     check_unique(rendered)
     rendered.sort(key=objects.sort_key)
-    return RenderResult(rendered, tuple(warnings))
+    return RenderResult(rendered, (*warnings, *map(str, no_effect)), tuple(no_effect))
+
+
+def strict_error(no_effect: Sequence[k8s.NoEffect]) -> errors.RenderError:
+    """The error ``--strict`` makes of settings without effect: one names itself, several are listed."""
+    if len(no_effect) == 1:
+        (only,) = no_effect
+        hint = f"{only.hint}; without --strict this is a warning" if only.hint else "without --strict this is a warning"
+        return errors.RenderError(only.message, hint=hint)
+    return errors.RenderError(
+        f"{len(no_effect)} settings have no effect (errors because of --strict)",
+        context=[item.message for item in no_effect],
+        hint="remove or fix them, or run without --strict to render with warnings",
+    )
 
 
 def render_instance(
@@ -80,11 +105,12 @@ def render_instance(
     root: Path,
     values_cache: dict[str, dict[str, Any]],
     shapes: dict[str, list[dict[str, Any]] | None],
+    no_effect: list[k8s.NoEffect] | None = None,
 ) -> list[dict[str, Any]]:
     """Render one instance: values, templates, objects, k8s settings, overlays, labels (not yet ordered).
 
     ``values_cache`` (per component) and ``shapes`` (per gateway shape, see :mod:`meshctl.render.gateways`) carry
-    work over between the instances of one render.
+    work over between the instances of one render; the settings that had no effect are added to ``no_effect``.
     """
     row = component_table.row_of(instance)
     template_dir = root / row.template_dir
@@ -109,8 +135,11 @@ def render_instance(
         workload_name=component_table.workload_name(row, instance, config.revision),
         container=row.container,
         service_ports_in_values=row.kind == "gateway",
+        values_root=instance.values_root,
     )
-    k8s.apply(objs, instance.k8s, target)
+    found = k8s.apply(objs, instance.k8s, target)
+    if no_effect is not None:
+        no_effect.extend(found)
     add_labels(objs, common_labels(config, row))
     return objs
 

@@ -74,6 +74,7 @@ SIDECAR_ENV = [
     "NODE_NAME",
     "ISTIO_CPU_LIMIT",
     "GOMEMLIMIT",
+    "GOMAXPROCS",  # inventory §0.1: 1.30.3 sets it right after GOMEMLIMIT
     "PROXY_CONFIG",
     "ISTIO_META_POD_PORTS",
     "ISTIO_META_APP_CONTAINERS",
@@ -95,6 +96,7 @@ GATEWAY_ENV = [
     "HOST_IP",
     "ISTIO_CPU_LIMIT",
     "GOMEMLIMIT",
+    "GOMAXPROCS",  # inventory §0.1: 1.30.3 sets it right after GOMEMLIMIT
     "SERVICE_ACCOUNT",
     "PROXY_CONFIG",
     "ISTIO_META_WORKLOAD_NAME",
@@ -482,6 +484,9 @@ def test_sidecar_defaults() -> None:
         assert env[name] == {"fieldRef": {"fieldPath": path}}, name
     assert env["ISTIO_CPU_LIMIT"] == {"resourceFieldRef": {"resource": "limits.cpu"}}
     assert env["GOMEMLIMIT"] == {"resourceFieldRef": {"resource": "limits.memory"}}
+    assert env["GOMAXPROCS"] == {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1"}}
+    assert "GODEBUG" not in env
+    assert "COMPLIANCE_POLICY" not in env
     assert env["PILOT_CERT_PROVIDER"] == "istiod"
     assert env["CA_ADDR"] == "istiod.istio-system.svc:15012"
     assert json.loads(env["PROXY_CONFIG"]) == {"discoveryAddress": "istiod.istio-system.svc:15012"}
@@ -525,12 +530,13 @@ def test_sidecar_with_cni_validates_instead_of_redirecting() -> None:
     assert [c["name"] for c in fragment["spec"]["initContainers"]] == ["istio-validation"]
     validation = container(fragment, "istio-validation")
     assert validation["args"][-2:] == ["--run-validation", "--skip-rule-apply"]
-    assert validation["args"][validation["args"].index("-d") + 1] == "15090,15021,15020,8081"
+    # The pod's own ports, then the status port (istiod's excludeInboundPort order).
+    assert validation["args"][validation["args"].index("-d") + 1] == "15090,15021,8081,15020"
     assert validation["args"][validation["args"].index("-o") + 1] == "5432"
     assert validation["securityContext"] == PROXY_SECURITY
     annotations_out = fragment["metadata"]["annotations"]
     assert annotations_out["k8s.v1.cni.cncf.io/networks"] == "macvlan-conf, istio-cni"
-    assert annotations_out["traffic.sidecar.istio.io/excludeInboundPorts"] == "15020,8081"
+    assert annotations_out["traffic.sidecar.istio.io/excludeInboundPorts"] == "8081,15020"
     assert annotations_out["traffic.sidecar.istio.io/excludeOutboundPorts"] == "5432"
     assert annotations_out["traffic.sidecar.istio.io/includeOutboundIPRanges"] == "*"
     assert annotations_out["traffic.sidecar.istio.io/includeInboundPorts"] == "*"
@@ -700,6 +706,7 @@ def test_gateway_defaults() -> None:
     assert proxy["ports"] == [{"name": "http-envoy-prom", "containerPort": 15090, "protocol": "TCP"}]
     assert [e["name"] for e in proxy["env"]] == GATEWAY_ENV
     env = env_of(proxy)
+    assert env["GOMAXPROCS"] == {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1"}}
     assert env["ISTIO_META_UNPRIVILEGED_POD"] == "true"
     assert env["ISTIO_META_OWNER"] == "kubernetes://apis/apps/v1/namespaces/shop/deployments/reviews-v1"
     assert proxy["readinessProbe"]["httpGet"] == {"path": "/healthz/ready", "port": 15021}

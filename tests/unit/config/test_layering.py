@@ -250,7 +250,8 @@ def test_derived_values() -> None:
     assert build("components.pilot.enabled=false").values["pilot"]["enabled"] is False
 
 
-def test_component_k8s_settings_become_values() -> None:
+def test_only_hub_tag_and_gateway_name_label_ports_become_values() -> None:
+    """Istio 1.30.3 (inventory §0.1, "istioctl value translation"): the other k8s settings only patch objects."""
     config = build(
         "components.pilot.hub=pilot.io/x",
         "components.pilot.tag=2",
@@ -273,9 +274,9 @@ def test_component_k8s_settings_become_values() -> None:
     pilot = config.values["pilot"]
     assert pilot["hub"] == "pilot.io/x"
     assert pilot["tag"] == "2"
-    assert (pilot["autoscaleMin"], pilot["autoscaleMax"], pilot["replicaCount"]) == (2, 7, 3)
-    assert pilot["resources"] == {"requests": {"cpu": "250m"}}
-    assert config.values["cni"]["resources"] == {"limits": {"cpu": 1}}
+    for key in ("autoscaleMin", "autoscaleMax", "replicaCount", "resources"):
+        assert key not in pilot, key
+    assert "resources" not in config.values.get("cni", {})
     gateway = layering.find_component(config, "ingressGateways", "istio-ingressgateway")
     assert gateway is not None
     assert gateway.values == {
@@ -283,7 +284,6 @@ def test_component_k8s_settings_become_values() -> None:
         "labels": {"team": "edge"},
         "ports": [{"port": 8443, "targetPort": 8443, "name": "https"}],
         "hub": "gw.io/x",
-        "autoscaleMax": 9,
     }
     assert gateway.values_root == "gateways.istio-ingressgateway"
     assert gateway.path == "components.ingressGateways[0]"

@@ -46,7 +46,8 @@ def the(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
 
 
 def env_table(container: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The container's env as (name, value) in order; sources as ``field:PATH`` or ``resource:NAME``."""
+    """The container's env as (name, value) in order; sources as ``field:PATH`` or ``resource:NAME`` (with
+    ``/DIVISOR`` when the reference sets a divisor)."""
     table = []
     for item in container["env"]:
         source = item.get("valueFrom")
@@ -55,5 +56,7 @@ def env_table(container: Mapping[str, Any]) -> list[tuple[str, str]]:
         elif "fieldRef" in source:
             table.append((item["name"], f"field:{source['fieldRef']['fieldPath']}"))
         else:
-            table.append((item["name"], f"resource:{source['resourceFieldRef']['resource']}"))
+            ref = source["resourceFieldRef"]
+            divisor = f"/{ref['divisor']}" if "divisor" in ref else ""
+            table.append((item["name"], f"resource:{ref['resource']}{divisor}"))
     return table

@@ -55,7 +55,7 @@ CRDS = (
     Crd("networking.istio.io", "VirtualService", "virtualservices", "virtualservice", ("vs",), NETWORKING_VERSIONS,
         "v1", ("Gateways", "Hosts", "Age")),
     Crd("networking.istio.io", "WorkloadEntry", "workloadentries", "workloadentry", ("we",), NETWORKING_VERSIONS,
-        "v1", ("Address", "Age")),
+        "v1", ("Age", "Address")),  # inventory §0.1, "Incidental": Age first
     Crd("networking.istio.io", "WorkloadGroup", "workloadgroups", "workloadgroup", ("wg",), NETWORKING_VERSIONS, "v1",
         ("Age",)),
     Crd("security.istio.io", "AuthorizationPolicy", "authorizationpolicies", "authorizationpolicy", ("ap",),
@@ -317,13 +317,19 @@ def test_reader_service_account_follows_the_istio_namespace() -> None:
 
 @pytest.mark.parametrize(
     "global_values",
-    [{"enableReaderRBAC": False}, {"readerServiceAccount": {"name": "my-reader"}}],
-    ids=["reader-rbac-off", "own-reader-account"],
+    [{"enableReaderRBAC": False}, {"resourceScope": "cluster"}],
+    ids=["reader-rbac-off", "cluster-scope-only"],
 )
 def test_reader_service_account_is_left_out(global_values: dict[str, Any]) -> None:
+    # Inventory §0.1: the SA renders when resourceScope is all/namespace and enableReaderRBAC is not false.
     objects = render_base({"global": global_values})
     assert not by_kind(objects, "ServiceAccount")
     assert len(objects) == 15
+
+
+def test_reader_service_account_renders_for_a_namespace_scope() -> None:
+    assert "istio-reader-service-account" in by_kind(render_base({"global": {"resourceScope": "namespace"}}),
+                                                      "ServiceAccount")  # fmt: skip
 
 
 def test_reader_service_account_image_pull_secrets() -> None:

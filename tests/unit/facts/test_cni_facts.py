@@ -85,6 +85,7 @@ ENV = [
     ("ALLOW_SWITCH_TO_HOST_NS", "true"),
     ("NODE_NAME", "field:spec.nodeName"),
     ("GOMEMLIMIT", "resource:limits.memory"),
+    ("GOMAXPROCS", "resource:limits.cpu/1"),  # inventory §0.1: 1.30.3 sets it (divisor "1"), before POD_NAME
     ("POD_NAME", "field:metadata.name"),
     ("POD_NAMESPACE", "field:metadata.namespace"),
 ]
@@ -118,6 +119,7 @@ def render_cni(
     profile: str | None = None,
     namespace: str | None = None,
     entry: Mapping[str, Any] | None = None,
+    unvalidated: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The Cni objects of ``manifest generate`` for a profile, with the component on and ``values`` set."""
     component: dict[str, Any] = {"enabled": True, **(entry or {})}
@@ -128,6 +130,8 @@ def render_cni(
         spec["profile"] = profile
     if values:
         spec["values"] = dict(values)
+    if unvalidated:
+        spec["unvalidatedValues"] = dict(unvalidated)
     return render_iop(spec, ["Cni"])
 
 
@@ -388,7 +392,8 @@ def test_ambient_image_is_distroless(ambient_objects: list[dict[str, Any]]) -> N
 
 
 def test_shared_host_network_namespace() -> None:
-    objects = render_cni({"cni": {"ambient": {"shareHostNetworkNamespace": True}}}, profile="ambient")
+    # Istio 1.30's values schema refuses the key in spec.values (inventory §0.1); unvalidatedValues passes it.
+    objects = render_cni(profile="ambient", unvalidated={"cni": {"ambient": {"shareHostNetworkNamespace": True}}})
     pod = the(objects, "DaemonSet", "istio-cni-node")["spec"]["template"]["spec"]
     assert pod["hostNetwork"] is True
     assert pod["dnsPolicy"] == "ClusterFirstWithHostNet"

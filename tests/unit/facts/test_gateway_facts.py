@@ -565,15 +565,23 @@ def test_demo_profile_gateways() -> None:
 
 
 def test_replica_count_without_autoscaling() -> None:
-    objects = render_gateway(INGRESS, entry={"k8s": {"replicaCount": 3}}, settings={"autoscaleEnabled": False})
+    objects = render_gateway(INGRESS, settings={"autoscaleEnabled": False, "replicaCount": 3})
     assert the(objects, "Deployment", INGRESS.name)["spec"]["replicas"] == 3
     assert not by_kind(objects, "HorizontalPodAutoscaler")
     pdb = the(objects, "PodDisruptionBudget", INGRESS.name)
     assert pdb["spec"] == {"minAvailable": 1, "selector": {"matchLabels": INGRESS.selector}}
 
 
-def test_hpa_min_above_one_adds_a_pdb() -> None:
-    objects = render_gateway(INGRESS, entry={"k8s": {"hpaSpec": {"minReplicas": 2, "maxReplicas": 7}}})
+def test_k8s_replica_count_patches_the_deployment_and_renders_no_pdb() -> None:
+    # Inventory §0.1 (istioctl value translation): 1.30.3 does not copy k8s.replicaCount into the values, so the
+    # chart's guard still sees one replica.
+    objects = render_gateway(INGRESS, entry={"k8s": {"replicaCount": 3}}, settings={"autoscaleEnabled": False})
+    assert the(objects, "Deployment", INGRESS.name)["spec"]["replicas"] == 3
+    assert not by_kind(objects, "PodDisruptionBudget")
+
+
+def test_autoscale_min_above_one_adds_a_pdb() -> None:
+    objects = render_gateway(INGRESS, settings={"autoscaleMin": 2, "autoscaleMax": 7})
     hpa = the(objects, "HorizontalPodAutoscaler", INGRESS.name)
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 7)
     pdb = the(objects, "PodDisruptionBudget", INGRESS.name)
@@ -582,17 +590,25 @@ def test_hpa_min_above_one_adds_a_pdb() -> None:
     assert_valid(objects)
     disabled = render_gateway(
         INGRESS,
-        entry={"k8s": {"hpaSpec": {"minReplicas": 2}}},
+        settings={"autoscaleMin": 2},
         spec={"values": {"global": {"defaultPodDisruptionBudget": {"enabled": False}}}},
     )
     assert not by_kind(disabled, "PodDisruptionBudget")
 
 
-def test_k8s_hpa_and_pdb_settings() -> None:
+def test_k8s_hpa_min_patches_the_hpa_and_renders_no_pdb() -> None:
+    # Inventory §0.1: k8s.hpaSpec.minReplicas is a patch on the HPA, not autoscaleMin, at 1.30.3.
+    objects = render_gateway(INGRESS, entry={"k8s": {"hpaSpec": {"minReplicas": 2, "maxReplicas": 7}}})
+    hpa = the(objects, "HorizontalPodAutoscaler", INGRESS.name)
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 7)
+    assert not by_kind(objects, "PodDisruptionBudget")
+
+
+def test_k8s_pdb_setting_on_a_rendered_pdb() -> None:
     # Reference §4 row 8 (gateway_hpa_pdb): upstream leaves `minAvailable: null`; the clean PDB has only the user's.
-    k8s = {"hpaSpec": {"minReplicas": 2}, "podDisruptionBudget": {"maxUnavailable": 1}}
-    objects = render_gateway(INGRESS, entry={"k8s": k8s})
-    assert the(objects, "HorizontalPodAutoscaler", INGRESS.name)["spec"]["minReplicas"] == 2
+    objects = render_gateway(
+        INGRESS, entry={"k8s": {"podDisruptionBudget": {"maxUnavailable": 1}}}, settings={"autoscaleMin": 2}
+    )
     pdb = the(objects, "PodDisruptionBudget", INGRESS.name)
     assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": INGRESS.selector}}
     assert_valid(objects)

@@ -207,6 +207,7 @@ DEFAULT_ENV = [
     ("PILOT_TRACE_SAMPLING", "1"),
     ("PILOT_ENABLE_ANALYSIS", "false"),
     ("CLUSTER_ID", "Kubernetes"),
+    ("GOMAXPROCS", "resourceFieldRef:limits.cpu/1"),  # inventory §0.1: 1.30.3 sets it, between CLUSTER_ID and PLATFORM
     ("PLATFORM", ""),
 ]
 # volume name → (source kind, source facts, mountPath, readOnly)
@@ -247,7 +248,6 @@ ISTIOD_CLUSTER_RULES: dict[tuple[str, str], set[str]] = {
     ("authorization.k8s.io", "subjectaccessreviews"): {"create"},
     ("gateway.networking.k8s.io", "*"): READ,
     ("gateway.networking.x-k8s.io", "*"): READ,
-    ("gateway.networking.x-k8s.io", "xbackends/status"): {"update", "patch"},
     ("gateway.networking.x-k8s.io", "xbackendtrafficpolicies/status"): {"update", "patch"},
     **{
         ("gateway.networking.k8s.io", f"{kind}/status"): {"update", "patch"}
@@ -721,15 +721,17 @@ def test_deployment_env_order_and_values(default: Objects) -> None:
     env = env_of(the(default, "Deployment", "istiod"))
     actual = []
     for item in env:
-        if "valueFrom" in item:
+        if "valueFrom" in item and "resourceFieldRef" in item["valueFrom"]:
+            ref = item["valueFrom"]["resourceFieldRef"]
+            assert set(ref) == {"resource", "divisor"}  # no containerName
+            actual.append((item["name"], f"resourceFieldRef:{ref['resource']}/{ref['divisor']}"))
+        elif "valueFrom" in item:
             ref = item["valueFrom"]["fieldRef"]
             assert ref["apiVersion"] == "v1"
             actual.append((item["name"], f"fieldRef:{ref['fieldPath']}"))
         else:
             actual.append((item["name"], item["value"]))
     assert actual == DEFAULT_ENV
-    # No GOMAXPROCS (live charts dropped it).
-    assert "GOMAXPROCS" not in [name for name, _ in actual]
 
 
 def test_deployment_volumes_and_mounts(default: Objects) -> None:
@@ -758,7 +760,7 @@ def test_deployment_values_driven_settings() -> None:
         "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
                                        "labelSelector": {"matchLabels": {"app": "istiod"}}}],
         "extraContainerArgs": ["--foo=bar"], "keepaliveMaxServerConnectionAge": "60m",
-        "seccompProfile": {"type": "RuntimeDefault"}, "terminationMessagePolicy": "FallbackToLogsOnError",
+        "seccompProfile": {"type": "RuntimeDefault"},
         "volumes": [{"name": "extra", "emptyDir": {}}], "volumeMounts": [{"name": "extra", "mountPath": "/x"}],
         "traceSampling": 100.0, "resources": {"requests": {"cpu": "222m", "memory": "333Mi"}},
     }  # fmt: skip
@@ -784,7 +786,7 @@ def test_deployment_values_driven_settings() -> None:
     assert "--log_as_json" in c["args"]
     assert c["args"][-3:] == ["--keepaliveMaxServerConnectionAge", "60m", "--foo=bar"]
     assert c["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert c["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert "terminationMessagePolicy" not in c  # inventory §0.1: 1.30.3 renders none
     assert c["resources"] == {"requests": {"cpu": "222m", "memory": "333Mi"}}
     assert {"name": "extra", "emptyDir": {}} in pod["volumes"]
     assert {"name": "extra", "mountPath": "/x"} in c["volumeMounts"]
@@ -862,11 +864,13 @@ def test_optional_env_and_args() -> None:
         "PILOT_CRL_CONFIGMAP",
         "PILOT_ENABLE_ANALYSIS",
         "CLUSTER_ID",
+        "GOMAXPROCS",
         "PLATFORM",
     ]
     assert names[-len(tail) :] == tail
-    assert names.index("GODEBUG") == names.index("COMPLIANCE_POLICY") + 1
-    assert env_value(dep, "GODEBUG") == "fips140=only"
+    # Inventory §0.1: 1.30.3 never adds GODEBUG=fips140=only; the sorted pilot.env is followed by the rest.
+    assert "GODEBUG" not in names
+    assert names[names.index("COMPLIANCE_POLICY") + 1] == "PILOT_TRACE_SAMPLING"
     assert env_value(dep, "PILOT_CERT_PROVIDER") == "custom"
     assert env_value(dep, "CA_TRUSTED_NODE_ACCOUNTS") == "kube-system/ztunnel"
     assert env_value(dep, "PILOT_CA_CERT_CONFIGMAP") == "trust-bundle"
@@ -1252,7 +1256,7 @@ def test_ambient_and_openshift_profiles() -> None:
     assert mesh["defaultConfig"]["proxyMetadata"] == {"ISTIO_META_ENABLE_HBONE": "true"}
     assert mesh["serviceScopeConfigs"][0]["scope"] == "GLOBAL"
     dep = the(render(profile="openshift"), "Deployment", "istiod")
-    assert container(dep)["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert "terminationMessagePolicy" not in container(dep)  # inventory §0.1: not on any platform at 1.30.3
     assert env_value(dep, "CA_TRUSTED_NODE_ACCOUNTS") == "kube-system/ztunnel"
     assert env_value(dep, "PLATFORM") == "openshift"
     preview = mesh_of(render(profile="preview"))
@@ -1286,9 +1290,17 @@ def test_k8s_settings() -> None:
     assert the(objs, "HorizontalPodAutoscaler", "istiod")["spec"]["maxReplicas"] == 333
 
 
-def test_k8s_hpa_min_and_pdb() -> None:
-    """§4 #8: hpaSpec.minReplicas 2 renders the PDB; the user's maxUnavailable replaces minAvailable (no null)."""
+def test_k8s_hpa_min_patches_the_hpa_and_renders_no_pdb() -> None:
+    """Inventory §0.1 (istioctl value translation): at 1.30.3 k8s.hpaSpec.minReplicas 2 patches the HPA only; the
+    chart's guard still sees autoscaleMin 1, so no PDB, and the PDB setting has nothing to apply to."""
     objs = render(component={"k8s": {"hpaSpec": {"minReplicas": 2}, "podDisruptionBudget": {"maxUnavailable": 1}}})
+    assert the(objs, "HorizontalPodAutoscaler", "istiod")["spec"]["minReplicas"] == 2
+    assert ("PodDisruptionBudget", "istiod") not in ids(objs)
+
+
+def test_k8s_pdb_on_a_rendered_pdb() -> None:
+    """§4 #8: with autoscaleMin 2 the PDB renders; the user's maxUnavailable replaces minAvailable (no null)."""
+    objs = render({"pilot": {"autoscaleMin": 2}}, component={"k8s": {"podDisruptionBudget": {"maxUnavailable": 1}}})
     assert_valid(objs)
     assert the(objs, "HorizontalPodAutoscaler", "istiod")["spec"]["minReplicas"] == 2
     pdb = the(objs, "PodDisruptionBudget", "istiod")["spec"]

@@ -37,7 +37,7 @@ ENV = [
     ("INSTANCE_IP", "field:status.podIP"),
     ("SERVICE_ACCOUNT", "field:spec.serviceAccountName"),
     ("ISTIO_META_ENABLE_HBONE", "true"),
-    ("ZTUNNEL_CPU_LIMIT", "resource:limits.cpu"),
+    ("ZTUNNEL_CPU_LIMIT", "resource:limits.cpu/1"),  # inventory §0.1: divisor "1"
 ]
 
 TOLERATIONS = [
@@ -187,8 +187,8 @@ def test_proxy_container(ambient_objects: list[dict[str, Any]]) -> None:
 
 def test_env_in_order(ambient_objects: list[dict[str, Any]]) -> None:
     env = env_table(proxy(ambient_objects))
-    # The configured CPU request is passed on as written (live chart); everything else is the reference's list.
-    assert env == [*ENV, ("ZTUNNEL_RESOURCE_CPU_REQUEST", "200m")]
+    # Inventory §0.1: 1.30.3 renders no ZTUNNEL_RESOURCE_CPU_LIMIT/REQUEST (master adds the request by default).
+    assert env == ENV
 
 
 def test_volumes_and_mounts(ambient_objects: list[dict[str, Any]]) -> None:
@@ -251,14 +251,13 @@ def test_addresses_network_cluster_and_logging() -> None:
 
 
 def test_resources_and_cpu_env() -> None:
-    # Reference §4 row 15: k8s resources replace the defaults; the CPU also reaches the values (live chart env).
+    # Reference §4 row 15: k8s resources replace the defaults.
     resources = {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"cpu": "200m", "memory": "200Mi"}}
     objects = render_ztunnel(entry={"k8s": {"resources": resources}})
     container = proxy(objects)
     assert container["resources"] == resources
-    env = dict(env_table(container))
-    assert env["ZTUNNEL_RESOURCE_CPU_LIMIT"] == "200m"
-    assert env["ZTUNNEL_RESOURCE_CPU_REQUEST"] == "100m"
+    # Inventory §0.1: the k8s CPU is not copied into the values and no ZTUNNEL_RESOURCE_CPU_* appears.
+    assert [name for name, _ in env_table(container) if name.startswith("ZTUNNEL_")] == ["ZTUNNEL_CPU_LIMIT"]
 
 
 def test_env_map_comes_last_and_wins() -> None:

@@ -280,13 +280,23 @@ def test_injector_config_from_a_configmap_file_or_its_key() -> None:
         settings.parse_injector_config("templates: [", "z")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="meshctl's sidecar template appends the status port to the pod's own excludeInboundPorts annotation, "
-    "which it also writes under CNI; changing the template changes the shipped ConfigMap (docs/kube-inject.md)",
+@pytest.mark.parametrize(
+    ("annotations", "excluded"),
+    [
+        ({}, "15020"),
+        ({"traffic.sidecar.istio.io/excludeInboundPorts": "8080,9090"}, "8080,9090,15020"),
+        ({"traffic.sidecar.istio.io/excludeInboundPorts": "15020"}, "15020"),
+        ({"status.sidecar.istio.io/port": "0", "traffic.sidecar.istio.io/excludeInboundPorts": "8080"}, "8080"),
+        ({"status.sidecar.istio.io/port": "16000"}, "16000"),
+    ],
 )
-def test_cni_reinjection_is_idempotent() -> None:
+def test_cni_reinjection_is_idempotent(annotations: dict[str, str], excluded: str) -> None:
     cni = conf("components.cni.enabled=true", "values.pilot.cni.enabled=true")
-    once, _, _ = inject(deployment(), cni)
+    once, _, _ = inject(deployment(annotations=annotations), cni)
     twice, _, _ = inject(once, cni)
     assert twice == once
+    template = template_of(once)
+    # The pod's own ports first, then the status port once (istiod's excludeInboundPort order).
+    assert template["metadata"]["annotations"]["traffic.sidecar.istio.io/excludeInboundPorts"] == excluded
+    args = find(template["spec"], "istio-validation")["args"]
+    assert args[args.index("-d") + 1] == f"15090,15021,{excluded}"

@@ -18,6 +18,9 @@ SETTINGS = [
     ("values.global.proxy.holdApplicationUntilProxyStarts=true", "values.pilot.env.ENABLE_NATIVE_SIDECARS=false"),
     ("values.global.proxy.enableCoreDump=true", "values.global.imagePullSecrets[0]=reg"),
     ("revision=canary", "meshConfig.defaultConfig.interceptionMode=TPROXY"),
+    # Under CNI the template writes the traffic annotations back to the pod, which a second injection reads.
+    ("components.cni.enabled=true", "values.pilot.cni.enabled=true"),
+    ("components.cni.enabled=true", "values.pilot.cni.enabled=true", "values.pilot.env.ENABLE_NATIVE_SIDECARS=false"),
 ]
 
 
@@ -55,8 +58,16 @@ def workload(draw: Any) -> dict[str, Any]:
     volumes = draw(st.lists(NAMES, max_size=3, unique=True))
     if volumes:
         spec["volumes"] = [{"name": f"v-{v}", "emptyDir": {}} for v in volumes]
-    pairs = [("prometheus.io/scrape", "true"), ("prometheus.io/port", "9090"), ("sidecar.istio.io/proxyCPU", "100m")]
-    annotations = dict(draw(st.lists(st.sampled_from(pairs), max_size=3, unique=True)))
+    pairs = [
+        ("prometheus.io/scrape", "true"),
+        ("prometheus.io/port", "9090"),
+        ("sidecar.istio.io/proxyCPU", "100m"),
+        ("traffic.sidecar.istio.io/excludeInboundPorts", "8080"),
+        ("traffic.sidecar.istio.io/excludeInboundPorts", "15020,8080"),
+        ("traffic.sidecar.istio.io/excludeOutboundPorts", "3306"),
+        ("status.sidecar.istio.io/port", "16000"),
+    ]
+    annotations = dict(draw(st.lists(st.sampled_from(pairs), max_size=3, unique_by=lambda pair: pair[0])))
     return deployment(spec, annotations=annotations)
 
 

@@ -164,36 +164,93 @@ def test_output_directory_refuses_a_directory_with_a_users_file(fake_package: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
 
 
-def test_k8s_setting_without_a_target_exits_3(fake_package: Path) -> None:
-    result = run_cli(
-        "manifest", "generate", "-d", str(fake_package),
-        "--set", "components.pilot.k8s.podDisruptionBudget.maxUnavailable=1",
-        expect=3,
-    )  # fmt: skip
+def test_k8s_setting_without_a_target_is_a_warning_and_the_rest_renders(fake_package: Path) -> None:
+    args = ["manifest", "generate", "-d", str(fake_package)]
+    plain = run_cli(*args)
+    result = run_cli(*args, "--set", "components.pilot.k8s.podDisruptionBudget.maxUnavailable=1")
+    assert result.stdout == plain.stdout
     lines = result.stderr.splitlines()
-    assert (
-        lines[0]
-        == "error: components.pilot.k8s.podDisruptionBudget: there is no PodDisruptionBudget istiod to apply it to"
+    assert lines[0] == (
+        "warning: components.pilot.k8s.podDisruptionBudget has no effect: Pilot renders no PodDisruptionBudget "
+        "istiod: a budget is rendered only for more than one replica (values.pilot.autoscaleMin above 1 with "
+        "autoscaling, values.pilot.replicaCount above 1 without)"
     )
-    assert lines[1] == (
-        "hint: a PodDisruptionBudget is rendered only for more than one replica "
-        "(k8s.hpaSpec.minReplicas or k8s.replicaCount above 1); remove the setting or raise the replicas"
-    )
+    assert lines[1].startswith("hint: remove the setting, or raise the replicas through those values")
+    assert len(lines) == 2
 
 
-def test_overlay_that_matches_no_object_exits_3(fake_package: Path) -> None:
+def test_strict_turns_a_setting_without_effect_into_exit_3(fake_package: Path) -> None:
+    sets = ["--set", "components.pilot.k8s.podDisruptionBudget.maxUnavailable=1"]
+    for args in (["--strict", "manifest", "generate"], ["manifest", "generate", "--strict"]):
+        result = run_cli(*args, "-d", str(fake_package), *sets, expect=3)
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith(
+            "error: components.pilot.k8s.podDisruptionBudget has no effect: Pilot renders no PodDisruptionBudget"
+        )
+        assert lines[1].startswith("hint: remove the setting, or raise the replicas")
+        assert lines[1].endswith("; without --strict this is a warning")
+        assert result.stdout == ""
+
+
+def test_strict_lists_every_setting_without_effect_at_once(fake_package: Path) -> None:
     result = run_cli(
-        "manifest", "generate", "-d", str(fake_package),
+        "--strict", "manifest", "generate", "-d", str(fake_package),
+        "--set", "components.pilot.k8s.podDisruptionBudget.maxUnavailable=1",
+        "--set", "components.base.k8s.nodeSelector.a=b",
         "--set", "components.pilot.k8s.overlays[0].kind=Deployment",
         "--set", "components.pilot.k8s.overlays[0].name=istio-pilot",
         "--set", "components.pilot.k8s.overlays[0].patches[0].path=spec.replicas",
         "--set", "components.pilot.k8s.overlays[0].patches[0].value=2",
         expect=3,
     )  # fmt: skip
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: 3 settings have no effect (errors because of --strict)"
+    assert [line.split(" has no effect")[0] for line in lines[1:4]] == [
+        "  components.base.k8s.nodeSelector",
+        "  components.pilot.k8s.podDisruptionBudget",
+        "  components.pilot.k8s.overlays[0]",
+    ]
+    assert lines[4] == "hint: remove or fix them, or run without --strict to render with warnings"
+
+
+def test_strict_with_force_fails_on_settings_without_effect_but_not_on_validation_errors(
+    fake_package: Path,
+) -> None:
+    invalid = ["--set", "values.global.hubb=x"]  # a likely typo: a validation error
+    forced = run_cli("--strict", "manifest", "generate", "-d", str(fake_package), "--force", *invalid, expect=None)
+    assert "(continuing because of --force)" in forced.stderr
+    assert forced.exit_code == 0, forced.stderr
+    no_effect = ["--set", "components.base.k8s.nodeSelector.a=b"]
+    failed = run_cli(
+        "--strict", "manifest", "generate", "-d", str(fake_package), "--force", *invalid, *no_effect, expect=3
+    )
+    assert failed.stderr.startswith("error: components.base.k8s.nodeSelector has no effect: Base has no workload\n")
+
+
+def test_strict_makes_configuration_warnings_errors_too(fake_package: Path) -> None:
+    sets = ["--set", "components.pilot.k8s.volumes[0].name=x"]
+    warned = run_cli("manifest", "generate", "-d", str(fake_package), *sets)
+    assert warned.stderr == "warning: components.pilot.k8s.volumes: accepted as istioctl does, but not applied\n"
+    failed = run_cli("--strict", "manifest", "generate", "-d", str(fake_package), *sets, expect=3)
+    assert failed.stderr == (
+        "error: components.pilot.k8s.volumes: accepted as istioctl does, but not applied\n"
+        "hint: without --strict this is a warning\n"
+    )
+
+
+def test_overlay_that_matches_no_object_is_a_warning(fake_package: Path) -> None:
+    result = run_cli(
+        "manifest", "generate", "-d", str(fake_package),
+        "--set", "components.pilot.k8s.overlays[0].kind=Deployment",
+        "--set", "components.pilot.k8s.overlays[0].name=istio-pilot",
+        "--set", "components.pilot.k8s.overlays[0].patches[0].path=spec.replicas",
+        "--set", "components.pilot.k8s.overlays[0].patches[0].value=2",
+    )  # fmt: skip
     assert result.stderr == (
-        "error: components.pilot.k8s.overlays[0]: Pilot has no Deployment istio-pilot\n"
+        "warning: components.pilot.k8s.overlays[0] has no effect: Pilot renders no Deployment istio-pilot\n"
         "hint: Deployments of Pilot here: istiod\n"
     )
+    assert "kind: Deployment" in result.stdout
 
 
 def test_overlay_path_error_draws_a_caret(fake_package: Path) -> None:
@@ -201,16 +258,19 @@ def test_overlay_path_error_draws_a_caret(fake_package: Path) -> None:
         "manifest", "generate", "-d", str(fake_package),
         "--set", "components.pilot.k8s.overlays[0].kind=Deployment",
         "--set", "components.pilot.k8s.overlays[0].name=istiod",
-        "--set", "components.pilot.k8s.overlays[0].patches[0].path=spec.template.spec.containers[name:nope].image",
+        "--set", "components.pilot.k8s.overlays[0].patches[0].path=spec.template.spec.containers.name",
         "--set", "components.pilot.k8s.overlays[0].patches[0].value=x",
         expect=3,
     )  # fmt: skip
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("error: components.pilot.k8s.overlays[0].patches[0].path: no element of ")
-    display = "components.pilot.k8s.overlays[0].patches[0].path spec.template.spec.containers[name:nope].image"
+    assert lines[0] == (
+        "error: components.pilot.k8s.overlays[0].patches[0].path: "
+        "spec.template.spec.containers is a list of 1, not a map"
+    )
+    display = "components.pilot.k8s.overlays[0].patches[0].path spec.template.spec.containers.name"
     assert lines[1] == f"  {display}"
-    assert lines[2] == "  " + " " * display.index("[name:nope]") + "^" * len("[name:nope]")
-    assert lines[3].startswith("hint: name values in ")
+    assert lines[2] == "  " + " " * display.rindex("name") + "^" * len("name")
+    assert lines[3].startswith("hint: spec.template.spec.containers is a list: address an element with")
 
 
 def test_bad_set_exits_3(fake_package: Path) -> None:
@@ -274,42 +334,57 @@ def test_help_lists_the_options(flag: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sets", "stderr"),
+    ("sets", "warning"),
     [
         (
             ["components.cni.enabled=true", "components.cni.k8s.replicaCount=2"],
-            "error: components.cni.k8s.replicaCount: DaemonSet istio-cni-node has no spec.replicas\n"
-            "hint: replicaCount applies to Deployments (a DaemonSet runs one per node)\n",
+            "warning: components.cni.k8s.replicaCount has no effect: DaemonSet istio-cni-node has no spec.replicas\n"
+            "hint: a DaemonSet runs one pod per node; remove the setting\n",
         ),
         (
             ["components.cni.enabled=true", "components.cni.k8s.strategy.type=Recreate"],
-            "error: components.cni.k8s.strategy: DaemonSet istio-cni-node has no spec.strategy\n"
+            "warning: components.cni.k8s.strategy has no effect: DaemonSet istio-cni-node has no spec.strategy\n"
             "hint: strategy applies to Deployments; use k8s.overlays for updateStrategy\n",
         ),
         (
             ["components.base.k8s.nodeSelector.a=b"],
-            "error: components.base.k8s.nodeSelector: Base has no workload to apply it to\n"
-            "hint: only overlays apply to this component\n",
+            "warning: components.base.k8s.nodeSelector has no effect: Base has no workload\n"
+            "hint: only k8s.overlays apply to this component\n",
         ),
         (
+            ["values.pilot.autoscaleEnabled=false", "components.pilot.k8s.hpaSpec.maxReplicas=3"],
+            "warning: components.pilot.k8s.hpaSpec has no effect: Pilot renders no HorizontalPodAutoscaler istiod: "
+            "autoscaling is off for it (values.pilot.autoscaleEnabled)\n"
+            "hint: remove the setting, or turn autoscaling on\n",
+        ),
+        (
+            ["components.cni.enabled=true", "components.cni.k8s.serviceAnnotations.a=b"],
+            "warning: components.cni.k8s.serviceAnnotations has no effect: Cni renders no Service istio-cni-node\n"
+            "hint: remove the setting\n",
+        ),
+    ],
+    ids=["replicas-on-daemonset", "strategy-on-daemonset", "base-workload", "hpa-off", "no-service"],
+)
+def test_settings_without_effect_warn_and_render_the_rest(fake_package: Path, sets: list[str], warning: str) -> None:
+    args = [arg for value in sets for arg in ("--set", value)]
+    result = run_cli("manifest", "generate", "-d", str(fake_package), *args)
+    assert result.stderr == warning
+    assert result.stdout.startswith("apiVersion: ")
+    strict = run_cli("manifest", "generate", "-d", str(fake_package), "--strict", *args, expect=3)
+    assert strict.stderr.splitlines()[0] == warning.splitlines()[0].replace("warning: ", "error: ", 1)
+
+
+@pytest.mark.parametrize(
+    ("sets", "stderr"),
+    [
+        (
             [
-                "components.pilot.k8s.hpaSpec.minReplicas=2",
+                "values.pilot.autoscaleMin=2",
                 "components.pilot.k8s.podDisruptionBudget.minAvailable=1",
                 "components.pilot.k8s.podDisruptionBudget.maxUnavailable=1",
             ],
             "error: components.pilot.k8s.podDisruptionBudget sets both minAvailable and maxUnavailable\n"
             "hint: a PodDisruptionBudget takes only one of them\n",
-        ),
-        (
-            ["values.pilot.autoscaleEnabled=false", "components.pilot.k8s.hpaSpec.maxReplicas=3"],
-            "error: components.pilot.k8s.hpaSpec: there is no HorizontalPodAutoscaler istiod to apply it to\n"
-            "hint: autoscaling is off for this component (its values set autoscaleEnabled: false); "
-            "remove the setting\n",
-        ),
-        (
-            ["components.cni.enabled=true", "components.cni.k8s.serviceAnnotations.a=b"],
-            "error: components.cni.k8s.serviceAnnotations: there is no Service istio-cni-node to apply it to\n"
-            "hint: Cni renders no Service; remove the setting\n",
         ),
         (
             ["components.egressGateways[0].name=istio-ingressgateway", "components.egressGateways[0].enabled=true"],
@@ -318,15 +393,7 @@ def test_help_lists_the_options(flag: str) -> None:
             "hint: give each gateway its own name, or each component its own namespace\n",
         ),
     ],
-    ids=[
-        "replicas-on-daemonset",
-        "strategy-on-daemonset",
-        "base-workload",
-        "pdb-both",
-        "hpa-off",
-        "no-service",
-        "twice",
-    ],
+    ids=["pdb-both", "twice"],
 )
 def test_render_errors_exit_3(fake_package: Path, sets: list[str], stderr: str) -> None:
     args = [arg for value in sets for arg in ("--set", value)]

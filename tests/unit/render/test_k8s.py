@@ -1,4 +1,5 @@
-"""k8s settings and overlays (rendering.md §4): each setting, its merge rule, and every error istioctl swallows."""
+"""k8s settings and overlays (rendering.md §4): each setting, its merge rule, and every no-op istioctl swallows
+(a :class:`k8s.NoEffect` warning here) or input it cannot work with (an error)."""
 
 from __future__ import annotations
 
@@ -164,16 +165,52 @@ def test_missing_main_container_is_an_error() -> None:
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
-        ("affinity", {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}),
-        ("nodeSelector", {"master": "true"}),
         ("tolerations", [{"key": "example-key", "operator": "Exists", "effect": "NoSchedule"}]),
         ("priorityClassName", "system-cluster-critical"),
-        ("securityContext", {"sysctls": [{"name": "net.ipv4.ip_local_port_range", "value": "80 65535"}]}),
     ],
 )
-def test_pod_settings_are_set_and_lists_and_maps_replace(setting: str, value: Any) -> None:
+def test_list_and_scalar_pod_settings_replace(setting: str, value: Any) -> None:
     objs = applied({setting: value})
     assert pod_spec(objs)[setting] == value
+
+
+def test_pod_security_context_deep_merges_and_its_lists_replace() -> None:
+    objs = pilot_objects()
+    pod_spec(objs)["securityContext"] = {
+        "runAsUser": 1337,
+        "runAsGroup": 1337,
+        "runAsNonRoot": True,
+        "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
+    }
+    sysctls = [{"name": "net.ipv4.ip_local_port_range", "value": "80 65535"}]
+    k8s.apply(objs, {"securityContext": {"sysctls": sysctls, "fsGroup": 1337}}, PILOT)
+    assert pod_spec(objs)["securityContext"] == {
+        "runAsUser": 1337,
+        "runAsGroup": 1337,
+        "runAsNonRoot": True,
+        "sysctls": sysctls,
+        "fsGroup": 1337,
+    }
+
+
+def test_a_null_in_a_map_valued_setting_removes_the_template_key() -> None:
+    objs = pilot_objects()
+    pod_spec(objs)["securityContext"] = {"runAsUser": 1337, "runAsNonRoot": True}
+    k8s.apply(objs, {"securityContext": {"runAsUser": None}, "resources": {"requests": {"cpu": None}}}, PILOT)
+    assert pod_spec(objs)["securityContext"] == {"runAsNonRoot": True}
+    assert container_of(objs)["resources"] == {"requests": {"memory": "2048Mi"}}
+    k8s.apply(objs, {"securityContext": {"runAsNonRoot": None}}, PILOT)
+    assert "securityContext" not in pod_spec(objs)  # no empty block left behind
+
+
+def test_node_selector_and_affinity_deep_merge_into_the_template() -> None:
+    objs = pilot_objects()
+    anti = {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 1, "podAffinityTerm": {"topologyKey": "h"}}]}
+    pod_spec(objs)["affinity"] = {"podAntiAffinity": anti}
+    node = {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": []}]}}
+    k8s.apply(objs, {"nodeSelector": {"master": "true"}, "affinity": {"nodeAffinity": node}}, PILOT)
+    assert pod_spec(objs)["nodeSelector"] == {"kubernetes.io/os": "linux", "master": "true"}
+    assert pod_spec(objs)["affinity"] == {"podAntiAffinity": anti, "nodeAffinity": node}
 
 
 def test_tolerations_on_a_daemonset_replace_the_defaults() -> None:
@@ -209,12 +246,16 @@ def test_replica_count_and_strategy_are_set_on_the_deployment() -> None:
     assert spec["strategy"] == strategy
 
 
-@pytest.mark.parametrize("setting", ["replicaCount", "strategy"])
-def test_deployment_only_settings_on_a_daemonset_are_errors(setting: str) -> None:
+@pytest.mark.parametrize(("setting", "field"), [("replicaCount", "replicas"), ("strategy", "strategy")])
+def test_deployment_only_settings_on_a_daemonset_have_no_effect(setting: str, field: str) -> None:
     daemonset = deployment("istio-cni-node", container="install-cni")
     daemonset["kind"] = "DaemonSet"
-    with pytest.raises(errors.RenderError, match=rf"components\.cni\.k8s\.{setting}: DaemonSet istio-cni-node has no"):
-        k8s.apply([daemonset], {setting: 2 if setting == "replicaCount" else {}}, CNI)
+    before = copy.deepcopy(daemonset)
+    found = k8s.apply([daemonset], {setting: 2 if setting == "replicaCount" else {"type": "Recreate"}}, CNI)
+    assert daemonset == before
+    assert [f.message for f in found] == [
+        f"components.cni.k8s.{setting} has no effect: DaemonSet istio-cni-node has no spec.{field}"
+    ]
 
 
 # --- HPA, PDB, Service -----------------------------------------------------------------------------------------------
@@ -228,12 +269,26 @@ def test_hpa_spec_deep_merges_and_metrics_replace() -> None:
     assert spec == {"minReplicas": 1, "maxReplicas": 333, "metrics": metrics}
 
 
-def test_hpa_spec_without_an_hpa_is_an_error_with_a_reason() -> None:
-    with pytest.raises(errors.RenderError, match="hpaSpec: there is no HorizontalPodAutoscaler istiod") as info:
-        applied({"hpaSpec": {"maxReplicas": 3}}, objs=[deployment()])
-    assert info.value.hint == (
-        "autoscaling is off for this component (its values set autoscaleEnabled: false); remove the setting"
+def no_effect(settings: dict[str, Any], objs: list[dict[str, Any]], target: k8s.Target = PILOT) -> list[k8s.NoEffect]:
+    """Apply ``settings`` and check that nothing changed; the no-ops found."""
+    before = copy.deepcopy(objs)
+    found = k8s.apply(objs, settings, target)
+    assert objs == before
+    return found
+
+
+PILOT_WITH_ROOT = k8s.Target("components.pilot", "Pilot", "Deployment", "istiod", "discovery", values_root="pilot")
+
+
+def test_hpa_spec_without_an_hpa_has_no_effect_and_says_why() -> None:
+    (found,) = no_effect({"hpaSpec": {"maxReplicas": 3}}, [deployment()], PILOT_WITH_ROOT)
+    assert found.setting == "components.pilot.k8s.hpaSpec"
+    assert found.message == (
+        "components.pilot.k8s.hpaSpec has no effect: Pilot renders no HorizontalPodAutoscaler istiod: "
+        "autoscaling is off for it (values.pilot.autoscaleEnabled)"
     )
+    assert found.hint == "remove the setting, or turn autoscaling on"
+    assert str(found) == f"{found.message}\nhint: {found.hint}"
 
 
 def test_pdb_deep_merge_keeps_only_the_field_the_user_set() -> None:
@@ -253,9 +308,15 @@ def test_pdb_with_both_fields_is_an_error() -> None:
         applied({"podDisruptionBudget": {"minAvailable": 1, "maxUnavailable": 1}})
 
 
-def test_pdb_setting_without_a_pdb_is_an_error() -> None:
-    with pytest.raises(errors.RenderError, match="podDisruptionBudget: there is no PodDisruptionBudget istiod"):
-        applied({"podDisruptionBudget": {"maxUnavailable": 1}}, objs=[deployment(), hpa()])
+def test_pdb_setting_without_a_pdb_has_no_effect_and_names_the_values_that_render_one() -> None:
+    (found,) = no_effect({"podDisruptionBudget": {"maxUnavailable": 1}}, [deployment(), hpa()], PILOT_WITH_ROOT)
+    assert found.message == (
+        "components.pilot.k8s.podDisruptionBudget has no effect: Pilot renders no PodDisruptionBudget istiod: "
+        "a budget is rendered only for more than one replica (values.pilot.autoscaleMin above 1 with autoscaling, "
+        "values.pilot.replicaCount above 1 without)"
+    )
+    assert found.hint is not None
+    assert "k8s.hpaSpec.minReplicas and k8s.replicaCount only patch" in found.hint
 
 
 def test_service_annotations_merge_and_service_spec_deep_merges_with_ports_replacing() -> None:
@@ -278,24 +339,29 @@ def test_gateway_service_ports_come_from_values_so_the_patch_leaves_them() -> No
     assert find(objs, "Service", "gw")["spec"]["externalTrafficPolicy"] == "Local"
 
 
-def test_service_setting_without_a_service_is_an_error() -> None:
+def test_service_settings_without_a_service_have_no_effect() -> None:
     daemonset = deployment("istio-cni-node", container="install-cni")
     daemonset["kind"] = "DaemonSet"
-    with pytest.raises(errors.RenderError, match="serviceAnnotations: there is no Service istio-cni-node") as info:
-        k8s.apply([daemonset], {"serviceAnnotations": {"a": "b"}}, CNI)
-    assert info.value.hint == "Cni renders no Service; remove the setting"
+    found = no_effect({"serviceAnnotations": {"a": "b"}, "service": {"type": "NodePort"}}, [daemonset], CNI)
+    assert [(f.message, f.hint) for f in found] == [
+        ("components.cni.k8s.serviceAnnotations has no effect: Cni renders no Service istio-cni-node",
+         "remove the setting"),
+        ("components.cni.k8s.service has no effect: Cni renders no Service istio-cni-node", "remove the setting"),
+    ]  # fmt: skip
 
 
-def test_target_with_another_name_is_listed_in_the_hint() -> None:
-    with pytest.raises(errors.RenderError) as info:
-        applied({"serviceAnnotations": {"a": "b"}}, objs=[deployment(), service("other")])
-    assert info.value.hint == "Services of Pilot here: other"
+def test_target_with_another_name_is_listed() -> None:
+    (found,) = no_effect({"serviceAnnotations": {"a": "b"}}, [deployment(), service("other")])
+    assert found.reason == "Pilot renders no Service istiod (Services of Pilot: other)"
 
 
-def test_workload_settings_on_base_are_errors() -> None:
-    with pytest.raises(errors.RenderError, match=r"components\.base\.k8s\.nodeSelector: Base has no workload") as info:
-        k8s.apply([], {"nodeSelector": {"a": "b"}}, BASE)
-    assert info.value.hint == "only overlays apply to this component"
+def test_workload_settings_on_base_have_no_effect() -> None:
+    found = no_effect({"nodeSelector": {"a": "b"}, "env": [{"name": "A", "value": "1"}]}, [], BASE)
+    assert [f.message for f in found] == [
+        "components.base.k8s.env has no effect: Base has no workload",
+        "components.base.k8s.nodeSelector has no effect: Base has no workload",
+    ]  # in the order of application
+    assert {f.hint for f in found} == {"only k8s.overlays apply to this component"}
 
 
 def test_unknown_setting_is_an_error() -> None:
@@ -414,17 +480,17 @@ def test_overlays_apply_after_settings() -> None:
     assert container_of(applied(settings))["imagePullPolicy"] == "Never"
 
 
-def test_overlay_matching_no_object_is_an_error_listing_what_exists() -> None:
-    with pytest.raises(
-        errors.RenderError, match=r"components\.pilot\.k8s\.overlays\[0\]: Pilot has no Deployment istio-pilot"
-    ) as info:
-        applied(overlay("Deployment", "istio-pilot", {"path": "spec.replicas", "value": 1}))
-    assert info.value.hint == "Deployments of Pilot here: istiod"
-    with pytest.raises(errors.RenderError) as info:
-        applied(overlay("ConfigMap", "x", {"path": "data.a", "value": "1"}))
-    assert info.value.hint == (
-        "Pilot renders these kinds: Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, Service"
-    )
+def test_overlay_matching_no_object_has_no_effect_and_lists_what_exists() -> None:
+    (found,) = no_effect(overlay("Deployment", "istio-pilot", {"path": "spec.replicas", "value": 1}), pilot_objects())
+    assert found.message == "components.pilot.k8s.overlays[0] has no effect: Pilot renders no Deployment istio-pilot"
+    assert found.hint == "Deployments of Pilot here: istiod"
+    (found,) = no_effect(overlay("ConfigMap", "x", {"path": "data.a", "value": "1"}), pilot_objects())
+    assert found.hint == "Pilot renders these kinds: Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, Service"
+
+
+def test_overlay_matching_no_object_still_checks_its_paths() -> None:
+    with pytest.raises(errors.PathError, match="unterminated"):
+        applied(overlay("ConfigMap", "x", {"path": "data.[a", "value": "1"}))
 
 
 def test_overlay_without_kind_or_name_is_an_error() -> None:
@@ -438,33 +504,68 @@ def test_overlay_patch_without_a_path_is_an_error() -> None:
 
 
 @pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        (
+            "spec.template.spec.containers.[name:nope].image",
+            "no element of spec.template.spec.containers has name=nope in Deployment istiod",
+        ),
+        (
+            "spec.template.spec.containers.[name:discovery].args.[45m]",
+            "no element of spec.template.spec.containers[name:discovery].args equals '45m' in Deployment istiod",
+        ),
+        (
+            "spec.template.spec.volumes.[name:x].secret",
+            "spec.template.spec.volumes does not exist, so nothing can be selected in it in Deployment istiod",
+        ),
+    ],
+)
+def test_overlay_selector_that_matches_nothing_has_no_effect(path: str, reason: str) -> None:
+    found = no_effect(overlay("Deployment", "istiod", {"path": path, "value": "x"}), pilot_objects())
+    assert [(f.setting, f.reason) for f in found] == [("components.pilot.k8s.overlays[0].patches[0]", reason)]
+
+
+def test_overlay_patches_after_one_without_effect_still_apply() -> None:
+    objs = applied(
+        overlay(
+            "Deployment",
+            "istiod",
+            {"path": "spec.template.spec.containers.[name:nope].image", "value": "x"},
+            {"path": "spec.template.spec.containers.[name:discovery].image", "value": "y"},
+        )
+    )
+    assert container_of(objs)["image"] == "y"
+
+
+@pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("spec.template.spec.containers.[name:nope].image", "containers has name=nope"),
-        ("spec.template.spec.containers.[name:discovery].args.[45m]", "equals '45m'"),
         ("spec.template.spec.containers[5].image", "index 5 is out of range"),
         ("spec.strategy.rollingUpdate.maxSurge.foo", "maxSurge is a string"),
     ],
 )
-def test_overlay_selector_that_matches_nothing_is_a_path_error(path: str, message: str) -> None:
+def test_overlay_path_through_the_wrong_type_or_past_the_end_is_an_error(path: str, message: str) -> None:
     with pytest.raises(errors.PathError, match=message) as info:
         applied(overlay("Deployment", "istiod", {"path": path, "value": "x"}))
+    assert not isinstance(info.value, errors.PathNotFound)
     assert info.value.message.startswith("components.pilot.k8s.overlays[0].patches[0].path: ")
     assert info.value.exit_code == 3
 
 
-def test_overlay_deleting_what_does_not_exist_is_a_path_error() -> None:
-    with pytest.raises(errors.PathError, match="no key 'hostNetwork'"):
-        applied(overlay("Deployment", "istiod", {"path": "spec.template.spec.hostNetwork"}))
+def test_overlay_deleting_what_does_not_exist_has_no_effect() -> None:
+    (found,) = no_effect(overlay("Deployment", "istiod", {"path": "spec.template.spec.hostNetwork"}), pilot_objects())
+    assert found.reason == "no key 'hostNetwork' in spec.template.spec in Deployment istiod"
+    assert found.hint is not None
+    assert "hostNetwork" not in found.hint
 
 
 def test_overlay_caret_points_at_the_bad_segment() -> None:
-    path = "spec.template.spec.containers.[name:nope].image"
+    path = "spec.strategy.rollingUpdate.maxSurge.foo"
     with pytest.raises(errors.PathError) as info:
         applied(overlay("Deployment", "istiod", {"path": path, "value": "x"}))
     exc = info.value
     assert exc.segment_start is not None
-    assert exc.path[exc.segment_start : exc.segment_end] == "[name:nope]"
+    assert exc.path[exc.segment_start : exc.segment_end] == "foo"
 
 
 def test_overlay_applies_to_every_object_of_that_kind_and_name() -> None:
