@@ -51,7 +51,6 @@ SETTINGS: tuple[str, ...] = (
 NOT_APPLIED: tuple[str, ...] = ("volumes", "volumeMounts")
 
 
-
 @dataclasses.dataclass(frozen=True)
 class NoEffect:
     """A setting or overlay patch that changes nothing: a warning, an error under ``--strict``.
@@ -358,9 +357,7 @@ _APPLIERS: dict[str, Any] = {
     "priorityClassName": _set_pod_field("priorityClassName"),
     "securityContext": _merge_pod_field("securityContext"),
     "podAnnotations": _apply_pod_annotations,
-    "replicaCount": _set_workload_field(
-        "replicas", "a DaemonSet runs one pod per node; remove the setting"
-    ),
+    "replicaCount": _set_workload_field("replicas", "a DaemonSet runs one pod per node; remove the setting"),
     "strategy": _set_workload_field("strategy", "strategy applies to Deployments; use k8s.overlays for updateStrategy"),
     "hpaSpec": _apply_hpa,
     "podDisruptionBudget": _apply_pdb,
