@@ -292,3 +292,37 @@ def test_purge_prompts_on_a_terminal_and_asks_again_before_deleting_user_config(
     assert accepted.exit_code == 0, accepted.stderr
     assert backend.objects.get("deployments", "istiod", lh.ISTIO) is None
     assert backend.objects.get("customresourcedefinitions", lh.VS_CRD) is not None
+
+
+def test_uninstall_waits_until_objects_are_gone_and_a_rerun_finishes(backend: Backend) -> None:
+    backend.meshctl("install", "-y", "--set", "profile=minimal")
+    backend.kubectl(
+        "-n", lh.ISTIO, "patch", "configmap", "istio", "--type=merge",
+        "-p", '{"metadata":{"finalizers":["example.com/hold"]}}',
+    )  # fmt: skip
+    args = ("uninstall", "-r", "default", "-y", "--readiness-timeout", "1s", "--kubeconfig", str(backend.kubeconfig))
+    stuck = h.run_unchecked(*args)
+    assert stuck.exit_code == 5
+    lines = stuck.stderr.splitlines()
+    assert "error: 1 object is still there after 1s" in lines
+    assert "  ConfigMap/istio-system/istio: being deleted (finalizers: example.com/hold)" in lines
+    assert "  Removed Deployment/istio-system/istiod" in lines  # the phases before it went
+    # Foreground deletion waited for the Deployment's dependents.
+    assert backend.objects.list("replicasets", lh.ISTIO) == []
+    assert set(h.inventories(backend)) == {"meshctl-base", "meshctl-default"}  # a rerun knows what is left
+
+    backend.kubectl(
+        "-n", lh.ISTIO, "patch", "configmap", "istio", "--type=merge", "-p", '{"metadata":{"finalizers":null}}'
+    )
+    done = h.run_unchecked(*args)
+    assert done.exit_code == 0, done.stderr
+    assert "✔ Uninstall complete" in done.stderr
+    assert lh.present(backend, h.generate("--set", "profile=minimal")) == set()
+    assert h.inventories(backend) == {}
+
+
+def test_quiet_uninstall_prints_only_warnings(backend: Backend, tmp_path: pathlib.Path) -> None:
+    backend.meshctl("install", "-y", "--no-wait", "--set", "profile=minimal")
+    result = backend.meshctl("uninstall", "--purge", "-y", "-q")
+    assert result.stderr == ""
+    assert h.inventories(backend) == {}
