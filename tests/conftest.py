@@ -8,4 +8,4 @@ import os
 os.environ.setdefault("NO_COLOR", "1")
 os.environ["COLUMNS"] = "100"
 
-pytest_plugins: list[str] = ["tests.apiserver.fixtures"]
+pytest_plugins: list[str] = ["tests.apiserver.fixtures", "tests.cluster.fixtures"]

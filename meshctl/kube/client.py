@@ -238,6 +238,7 @@ def _load_kubeconfig(path: str, context: str | None) -> tuple[Any, ClusterInfo, 
     # Imported here, not at module level: the library costs ~0.4 s, paid only by commands that talk to a cluster.
     from kubernetes.client import configuration as configuration_module
     from kubernetes.config import kube_config
+
     files = [p for p in path.split(os.pathsep) if p]
     if not any(os.path.exists(os.path.expanduser(p)) for p in files):
         raise kerrors.ConfigError(
@@ -348,6 +349,7 @@ class RestClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         from kubernetes.client import rest
+
         self.info = info
         self.concurrency = max(1, concurrency)
         self.retry = retry or RetryPolicy()
