@@ -74,4 +74,5 @@ def test_uninstall_request_economy(apiserver: ApiServer) -> None:
     # the proxies.
     assert counts["list"] <= 2 * len(kinds) + 1 + 2 * len(crds) + 2
     assert counts["watch"] <= len(kinds) + 1
-    assert len(api.requests) <= 3 * len(docs)
+    api_requests = [e for e in api.requests.entries if e.verb]  # discovery of the CRDs' kinds is cold here (B5: warm)
+    assert len(api_requests) <= 3 * len(docs)
