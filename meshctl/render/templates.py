@@ -102,6 +102,16 @@ def to_yaml(value: Any) -> str:
     return yamlio.dump_yaml(value).rstrip("\n")
 
 
+def sort_keys(value: Any) -> Any:
+    """``value`` with every map's keys sorted, at every depth (lists keep their order), as Go's YAML writer sorts
+    a map: for text istiod reads back, such as the mesh configuration."""
+    if isinstance(value, Mapping):
+        return {key: sort_keys(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [sort_keys(item) for item in value]
+    return value
+
+
 def quote(value: Any) -> str:
     """A double-quoted YAML scalar of ``value``'s string form (JSON string syntax is valid YAML)."""
     if isinstance(value, bool):
@@ -181,6 +191,7 @@ def _environment(root: str) -> jinja2.Environment:
     )
     env.filters["toyaml"] = to_yaml
     env.filters["quote"] = quote
+    env.filters["sortkeys"] = sort_keys
     env.globals["merge"] = deep_merge
     env.globals["str_map"] = str_map
     return env

@@ -246,7 +246,10 @@ def test_pod_labels_and_annotations(kind: GatewayKind, objects: list[dict[str, A
             "istio.io/dataplane-mode": "none",
             "operator.istio.io/component": kind.component,
             "install.operator.istio.io/owning-resource": "unknown",
+            # §2.3: the Helm-2-era labels, only in istio-system.
+            "heritage": "Tiller",
             "release": "istio",
+            "chart": "gateways",
         }.items()
     )
     assert meta["annotations"] == {
@@ -256,6 +259,13 @@ def test_pod_labels_and_annotations(kind: GatewayKind, objects: list[dict[str, A
         "prometheus.io/path": "/stats/prometheus",
         "sidecar.istio.io/inject": "false",
     }
+
+
+def test_helm_pod_labels_only_in_istio_system(kind: GatewayKind) -> None:
+    objects = render_gateway(kind, namespace="edge")
+    labels = the(objects, "Deployment", kind.name)["spec"]["template"]["metadata"]["labels"]
+    assert not {"heritage", "release", "chart"} & set(labels)
+    assert labels["service.istio.io/canonical-name"] == kind.name
 
 
 def test_prometheus_annotations_follow_prometheus_merge(kind: GatewayKind) -> None:
