@@ -39,6 +39,7 @@ from tests.apiserver.server import ApiServer
 from tests.cluster import build, controlplane, faultproxy, pki, rest
 
 TEST_LABEL = "meshctl.test/test"
+KEEP_ENV = "MESHCTL_TEST_KEEP_CLUSTER"  # set: the session cluster's data and logs stay (the path is printed)
 RESET_RESOURCES = (
     "namespaces",
     "customresourcedefinitions",
@@ -123,9 +124,13 @@ def real_cluster(request: pytest.FixtureRequest, cluster_binaries: build.Binarie
     say = _progress(request)
     binaries = cluster_binaries
     with (
-        controlplane.RealCluster(nodes=2, binaries=binaries, progress=say) as cluster,
+        controlplane.RealCluster(
+            nodes=2, binaries=binaries, progress=say, keep_workdir=bool(os.environ.get(KEEP_ENV))
+        ) as cluster,
         faultproxy.FaultProxy(cluster) as proxy,
     ):
+        if cluster.keep_workdir:
+            say(f"data and logs kept in {cluster.workdir}")
         yield SessionCluster(cluster, proxy)
         violations = cluster.audit.violations
     assert not violations, "the control plane used addresses beyond 127.0.0.0/8:\n" + "\n".join(map(str, violations))

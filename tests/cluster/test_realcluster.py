@@ -206,8 +206,11 @@ def test_simulated_failures_hold_pods_the_way_kubelet_reports_them(
     assert pod["status"]["phase"] == phase
     conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
     assert conditions["Ready"] == "False"
-    live = realcluster.objects.get("deployments", "broken", realcluster.namespace)
-    assert live is not None
+
+    def unavailable() -> dict[str, Any] | None:
+        live = realcluster.objects.get("deployments", "broken", realcluster.namespace)
+        conditions = {c["type"]: c["status"] for c in (live or {}).get("status", {}).get("conditions", [])}
+        return live if conditions.get("Available") == "False" else None
+
+    live = rest.poll(unavailable, ROLLOUT, "the Deployment controller to report the Deployment unavailable")
     assert live["status"].get("availableReplicas", 0) == 0
-    available = {c["type"]: c["status"] for c in live["status"].get("conditions", [])}.get("Available")
-    assert available == "False"
