@@ -84,6 +84,23 @@ def test_profile_object_counts_are_the_live_counts(profile: str, count: int) -> 
     assert len(objs) == count
 
 
+def test_recent_features_already_in_1_30_3() -> None:
+    """§0.1 "Same at 1.30.3": PILOT_NODE_UNTAINT_CONTROLLERS_TAINT_NAME (with the untaint controller) and the
+    stable profile's AuthorizationPolicy trustDomains/notTrustDomains check are in 1.30.3."""
+    names = env_names(istiod({"pilot": {"taint": {"enabled": True}}}))
+    assert (
+        names[names.index("PILOT_ENABLE_NODE_UNTAINT_CONTROLLERS") + 1] == "PILOT_NODE_UNTAINT_CONTROLLERS_TAINT_NAME"
+    )
+    policy = the(
+        render_iop({"profile": "stable"}, ["Pilot"]),
+        "ValidatingAdmissionPolicy",
+        "stable-channel-policy-istio-system.istio.io",
+    )
+    expressions = " ".join(v["expression"] for v in policy["spec"]["validations"])
+    assert "source.trustDomains" in expressions
+    assert "source.notTrustDomains" in expressions
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Inv §0 "snapshot vs live charts" row, restated
 
