@@ -264,6 +264,10 @@ def test_refusals_and_their_exit_codes(backend: Backend) -> None:
     assert len(backend.requests) == 0
     nothing = backend.meshctl("uninstall", "-r", "canary", "-y")
     assert "warning: no installation meshctl-canary in namespace istio-system; nothing to remove" in nothing.stderr
+    assert nothing.stderr.splitlines()[-1] == "✔ Uninstall complete"
+    planned = backend.meshctl("uninstall", "--purge", "--dry-run")
+    assert planned.stdout == ""
+    assert "warning: no meshctl installation in namespace istio-system; nothing to remove" in planned.stderr
 
 
 def test_purge_prompts_on_a_terminal_and_asks_again_before_deleting_user_config(

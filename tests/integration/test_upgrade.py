@@ -163,3 +163,20 @@ def test_inventory_history_keeps_the_last_ten_runs(backend: Backend) -> None:
     assert [run["result"] for run in history] == ["deployed"] * 10
     assert len({run["configDigest"] for run in history}) == 3
     assert len(inventories["meshctl-base"].history) == 10
+
+
+def test_a_member_taken_over_is_not_pruned(backend: Backend) -> None:
+    backend.meshctl("install", "-y", "--no-wait")
+    backend.kubectl(
+        "-n", lh.ISTIO, "label", "deployment", "istio-ingressgateway", "applyset.kubernetes.io/part-of-"
+    )  # a user takes the gateway over: it is no longer meshctl's
+    result = backend.meshctl("upgrade", "-y", "--no-wait", "--set", "profile=minimal", "-o", "json")
+    assert (
+        "warning: Deployment/istio-system/istio-ingressgateway is a member of meshctl-default, but it now carries no "
+        "membership label; not pruned"
+    ) in result.stderr.splitlines()
+    pruned = {(o["kind"], o["name"]) for o in json.loads(result.stdout)["objects"] if o["action"] == "pruned"}
+    assert ("Service", "istio-ingressgateway") in pruned
+    assert ("Deployment", "istio-ingressgateway") not in pruned
+    assert backend.objects.get("deployments", "istio-ingressgateway", lh.ISTIO) is not None
+    assert backend.objects.get("services", "istio-ingressgateway", lh.ISTIO) is None
