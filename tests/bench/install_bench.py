@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,6 +45,9 @@ from tests.apiserver.server import ApiServer
 from tests.bench import bytecode
 
 ROOT = Path(__file__).resolve().parents[2]
+#: CPU seconds (user + system) of each process :func:`run` ran, in order: less sensitive to the host's load than
+#: wall time, which on a busy machine includes waiting for a core.
+CPU: list[float] = []
 EXTRA_GATEWAYS = 10
 
 
@@ -54,10 +58,13 @@ def meshctl_cmd(*args: str) -> list[str]:
 def run(
     cmd: Sequence[str], env: dict[str, str], *, check: bool = True
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Wall time of one whole process, and its outcome."""
+    """Wall time of one whole process, and its outcome (its CPU time goes to :data:`CPU`)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(list(cmd), cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if check and done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stderr[-3000:]}")
     return elapsed, done
@@ -108,6 +115,7 @@ def b4(work: Workspace, runs: int, latency: float) -> list[dict[str, Any]]:
         iop = gateways_file(work.dir, extra)
         rendered, count = work.rendered(iop)
         times: dict[str, list[float]] = {"meshctl": [], "kubectl": []}
+        cpu: dict[str, list[float]] = {"meshctl": [], "kubectl": []}
         cases = {
             "meshctl": lambda kc, f=str(iop): meshctl_cmd("install", "-y", "--no-wait", "-f", f, "--kubeconfig", kc),
             "kubectl": lambda kc, f=str(rendered): [kubectl, "apply", "--server-side", "-f", f, "--kubeconfig", kc],
@@ -121,6 +129,7 @@ def b4(work: Workspace, runs: int, latency: float) -> list[dict[str, Any]]:
                     requests[name] = len(api.requests)
                 if index:
                     times[name].append(elapsed)
+                    cpu[name].append(CPU[-1])
         mesh, kube = statistics.median(times["meshctl"]), statistics.median(times["kubectl"])
         pairs = [m / k for m, k in zip(times["meshctl"], times["kubectl"], strict=True)]
         rows.append(
@@ -132,6 +141,7 @@ def b4(work: Workspace, runs: int, latency: float) -> list[dict[str, Any]]:
                 "ratio": mesh / kube,
                 "pairs": pairs,
                 "runs": times,
+                "cpu": {name: statistics.median(values) for name, values in cpu.items()},
                 "requests": requests,
             }
         )
@@ -225,7 +235,7 @@ def report(
 ) -> str:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"load {os.getloadavg()[0]:.1f}. Date: {time.strftime('%Y-%m-%d')}.",
+        f"load {os.getloadavg()[0]:.1f} at the end. Date: {time.strftime('%Y-%m-%d %H:%M')}.",
         "",
         f"B4 install speed: {args.latency * 1000:g} ms per request, medians of {args.runs} alternating runs, "
         "each on a fresh server",
@@ -242,7 +252,8 @@ def report(
     for row in b4_rows:
         runs = "; ".join(f"{name} " + ", ".join(f"{t:.2f}" for t in ts) for name, ts in row["runs"].items())
         made = ", ".join(f"{name} {n}" for name, n in row["requests"].items())
-        lines.append(f"  {row['case']}: {runs} (requests: {made})")
+        cpu = ", ".join(f"{name} {t:.2f} s" for name, t in row["cpu"].items())
+        lines.append(f"  {row['case']}: {runs} (requests: {made}; median CPU time: {cpu})")
     lines += ["", "B5 request economy (default profile)", "", "| run | requests |", "| --- | ---: |"]
     lines += [f"| {name} | {value} |" for name, value in b5_figures.items()]
     if b6_figures is not None:
