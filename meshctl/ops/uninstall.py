@@ -327,9 +327,9 @@ class _Uninstall:
                 continue
             owner = ids.get(_part_of(found), name)
             plan.removals.append(Removal(ref, owner, res, _component(found), found))
-        labelled = {(q, ns, n): obj for (q, ns, n), obj in live.items()}
+        known = {_identity(ref) for ref in members}  # a kind may be listed at another version than recorded
         plan.strays = sorted(
-            ref for ref in (objects.ObjectRef.from_object(obj) for obj in labelled.values()) if ref not in members
+            ref for ref in (objects.ObjectRef.from_object(obj) for obj in live.values()) if _identity(ref) not in known
         )
         plan.removals.sort(key=_deletion_order)
         self._find_held(plan, members)
