@@ -351,19 +351,20 @@ class _Uninstall:
     def _user_objects(self, crd: Mapping[str, Any], own: set[tuple[str, str, str, str]]) -> tuple[tuple[str, int], ...]:
         """The custom resources of ``crd`` that are not members being removed, counted by kind."""
         spec = crd.get("spec") or {}
-        group = str(spec.get("group") or "")
-        kind = str((spec.get("names") or {}).get("kind") or "")
+        names = spec.get("names") or {}
+        group, kind, plural = str(spec.get("group") or ""), str(names.get("kind") or ""), str(names.get("plural") or "")
         versions = [v for v in spec.get("versions") or [] if isinstance(v, dict) and v.get("served", True)]
         version = next((str(v.get("name")) for v in versions if v.get("storage")), "")
         version = version or (str(versions[0].get("name")) if versions else "")
-        if not group or not kind or not version:
+        if not group or not kind or not plural or not version:
             return ()
-        res = self.client.resource_for(f"{group}/{version}", kind)
-        if res is None:  # not served: it can hold no objects we could see
+        # The CRD says where its objects are served: no discovery round trip (install never resolved these kinds).
+        res = kclient.Resource(group, version, kind, plural, spec.get("scope") == "Namespaced")
+        try:
+            items = self.client.list(res).items
+        except kerrors.NotFound:  # not served (not established): it can hold no objects we could see
             return ()
-        count = sum(
-            1 for item in self.client.list(res).items if _identity(objects.ObjectRef.from_object(item)) not in own
-        )
+        count = sum(1 for item in items if _identity(objects.ObjectRef.from_object(item)) not in own)
         return ((kind, count),) if count else ()
 
     def _proxies(self, plan: UninstallPlan) -> dict[str, list[str]]:
