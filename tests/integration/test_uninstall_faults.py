@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import collections
+from typing import Any
+
+import pytest
 
 from meshctl.kube import lock as klock
 from tests.apiserver.server import ApiServer
@@ -75,3 +78,36 @@ def test_uninstall_request_economy(apiserver: ApiServer) -> None:
     assert counts["list"] <= 2 * len(kinds) + 1 + 2 * len(crds) + 2
     assert counts["watch"] <= len(kinds) + 1
     assert len(api.requests) <= 3 * len(docs)  # 113 for 39 objects (docs/decisions.md)
+
+
+def test_terminal_progress_and_foreground_deletion(apiserver: ApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+    import io
+
+    from meshctl.cli import app
+    from meshctl.kube import client as kclient
+
+    meshctl(apiserver, "install", "-y", "--no-wait", "--set", "profile=minimal")
+    policies: list[str] = []
+    delete = kclient.RestClient.delete
+
+    def recording(self: kclient.RestClient, res: kclient.Resource, name: str, *args: Any, **kwargs: Any) -> bool:
+        if res.kind not in ("Secret", "Lease"):
+            policies.append(kwargs.get("propagation", "Background"))
+        return delete(self, res, name, *args, **kwargs)
+
+    monkeypatch.setattr(kclient.RestClient, "delete", recording)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Terminal()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = app.run(["uninstall", "--purge", "-y", "--kubeconfig", str(apiserver.kubeconfig_path)])
+    assert code == 0, err.getvalue()
+    text = err.getvalue()
+    assert "Removed Deployment/istio-system/istiod" in text
+    assert "✔ Uninstall complete" in text
+    assert set(policies) == {"Foreground"}
+    assert len(policies) == len(h.generate("--set", "profile=minimal"))
