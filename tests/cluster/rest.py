@@ -3,6 +3,7 @@ setup, readiness checks and per-test resets need, plus resource paths from disco
 
 from __future__ import annotations
 
+import builtins
 import http.client
 import json
 import pathlib
@@ -155,7 +156,7 @@ class Rest:
         items: list[dict[str, Any]] = self.call("GET", self.collection(resource, namespace), query=query)["items"]
         return items
 
-    def names(self, resource: str, namespace: str | None = None) -> list[str]:
+    def names(self, resource: str, namespace: str | None = None) -> builtins.list[str]:
         return sorted(item["metadata"]["name"] for item in self.list(resource, namespace))
 
     def create(self, resource: str, obj: dict[str, Any], namespace: str = "") -> dict[str, Any]:
