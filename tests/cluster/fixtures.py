@@ -40,22 +40,7 @@ from tests.cluster import build, controlplane, faultproxy, pki, rest
 
 TEST_LABEL = "meshctl.test/test"
 KEEP_ENV = "MESHCTL_TEST_KEEP_CLUSTER"  # set: the session cluster's data and logs stay (the path is printed)
-RESET_RESOURCES = (
-    "namespaces",
-    "customresourcedefinitions",
-    "clusterroles",
-    "clusterrolebindings",
-    "mutatingwebhookconfigurations",
-    "validatingwebhookconfigurations",
-    "validatingadmissionpolicies",
-    "validatingadmissionpolicybindings",
-    "mutatingadmissionpolicies",
-    "mutatingadmissionpolicybindings",
-    "priorityclasses",
-    "storageclasses",
-    "ingressclasses",
-    "persistentvolumes",
-)
+# Intercept requests: removed first.
 _ADMISSION = (
     "mutatingwebhookconfigurations",
     "validatingwebhookconfigurations",
@@ -63,6 +48,17 @@ _ADMISSION = (
     "validatingadmissionpolicybindings",
     "mutatingadmissionpolicies",
     "mutatingadmissionpolicybindings",
+)
+RESET_RESOURCES = (
+    "namespaces",
+    "customresourcedefinitions",
+    "clusterroles",
+    "clusterrolebindings",
+    *_ADMISSION,
+    "priorityclasses",
+    "storageclasses",
+    "ingressclasses",
+    "persistentvolumes",
 )
 _KEEP_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 _RESET_TIMEOUT = 120.0
