@@ -180,3 +180,32 @@ def test_a_member_taken_over_is_not_pruned(backend: Backend) -> None:
     assert ("Deployment", "istio-ingressgateway") not in pruned
     assert backend.objects.get("deployments", "istio-ingressgateway", lh.ISTIO) is not None
     assert backend.objects.get("services", "istio-ingressgateway", lh.ISTIO) is None
+
+
+def test_upgrade_does_not_overwrite_an_unmanaged_object_without_force_conflicts(
+    backend: Backend, tmp_path: pathlib.Path
+) -> None:
+    backend.meshctl("install", "-y", "--no-wait", "--set", "profile=minimal")
+    mine = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "istio-ingressgateway-service-account", "namespace": lh.ISTIO, "labels": {"team": "me"}},
+    }
+    lh.kubectl_apply(backend, tmp_path, mine)
+    backend.requests.clear()
+    refused = h.run_unchecked("upgrade", "-y", "--no-wait", "--kubeconfig", str(backend.kubeconfig))
+    assert refused.exit_code == 8
+    lines = refused.stderr.splitlines()
+    assert "error: 1 object is owned by another manager or installation" in lines
+    assert (
+        "  ServiceAccount/istio-system/istio-ingressgateway-service-account: exists and was not installed by meshctl "
+        "(managers: kubectl)"
+    ) in lines
+    assert lines[-1] == "hint: pass --force-conflicts to take them over (the plan shows them as 'adopt')"
+    assert [e for e in backend.requests.entries if e.is_write and e.resource not in ("leases",)] == []
+    assert backend.objects.get("deployments", "istio-ingressgateway", lh.ISTIO) is None
+
+    forced = backend.meshctl("upgrade", "-y", "--no-wait", "--force-conflicts", "-o", "json")
+    adopted = {o["name"] for o in json.loads(forced.stdout)["objects"] if o["action"] == "adopted"}
+    assert adopted == {"istio-ingressgateway-service-account"}
+    assert "  adopt      ServiceAccount/istio-system/istio-ingressgateway-service-account" in forced.stderr
