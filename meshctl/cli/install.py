@@ -186,7 +186,7 @@ def _plan_text(plan: ops_plan.Plan, *, verbose: bool) -> str:
     """The upgrade's plan before it proceeds: every object it changes or deletes, then the summary line."""
     from meshctl.ops import plan as ops_plan
 
-    lines = ["Plan:"]
+    lines = [f"Plan (installations: {', '.join(plan.installations)}):"]
     for item in plan.items:
         if item.action is ops_plan.Action.UNCHANGED:
             continue
