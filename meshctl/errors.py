@@ -19,7 +19,8 @@ an optional hint and the exit code the CLI returns for it. Library code raises t
     ├── ReadinessFailed               (5)   a workload failed for good (ImagePullBackOff, …)
     ├── VerificationFailed            (6)
     ├── Aborted                       (7)
-    └── OwnershipConflict             (8)
+    ├── OwnershipConflict             (8)
+    └── LocalIOError                  (74)  a local file or stream could not be read or written
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class ExitCode(enum.IntEnum):
     ABORTED = 7
     CONFLICT = 8
     INTERNAL = 70
+    IO = 74
     INTERRUPTED = 130
 
 
@@ -178,3 +180,17 @@ class OwnershipConflict(MeshctlError):
     """Objects are owned by another field manager or installation and were not taken over."""
 
     exit_code = ExitCode.CONFLICT
+
+
+class LocalIOError(MeshctlError):
+    """A local file, directory or standard stream could not be read or written (permission, disk full, closed).
+
+    The message names the path or stream and the system's reason.
+    """
+
+    exit_code = ExitCode.IO
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The system's reason of ``exc`` (``No space left on device``), without Python's decoration."""
+    return exc.strerror or str(exc) or type(exc).__name__

@@ -10,6 +10,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import io
+import os
+import signal
 import sys
 import traceback as tb
 import typing
@@ -163,6 +166,26 @@ def _usage_message(exc: click_exceptions.UsageError) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _interrupted(env: output.Environment) -> int:
+    _write_stderr(env, "error: interrupted\nhint: rerun the same command to complete what was started\n")
+    return errors.ExitCode.INTERRUPTED
+
+
+def _write_stderr(env: output.Environment, text: str) -> None:
+    """Write to stderr; a closed or full stderr never changes how meshctl ends."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        env.stderr.write(text)
+        env.stderr.flush()
+
+
+def _io_error(exc: OSError) -> errors.LocalIOError:
+    """A local I/O failure meshctl did not wrap itself: name the path (when the system gave one) and the reason."""
+    reason = errors.describe_os_error(exc)
+    if exc.filename is not None:
+        return errors.LocalIOError(f"cannot access {output.safe_text(os.fsdecode(exc.filename))}: {reason}")
+    return errors.LocalIOError(f"local I/O error: {reason}")
+
+
 def run(argv: Sequence[str]) -> int:
     """Run the CLI with ``argv`` (without the program name) and return the exit status; never raises."""
     env = output.ENV
@@ -177,39 +200,136 @@ def run(argv: Sequence[str]) -> int:
             env.write_data(exc.ctx.get_help())
         return errors.ExitCode.OK
     except click_exceptions.UsageError as exc:
-        env.stderr.write(_usage_message(exc))
+        _write_stderr(env, _usage_message(exc))
         return errors.ExitCode.USAGE
     except typer.Exit as exc:
+        if int(exc.exit_code) == errors.ExitCode.INTERRUPTED:  # typer's answer to Ctrl-C: silent unless we speak
+            return _interrupted(env)
         return int(exc.exit_code)
     except typer.Abort:
-        env.stderr.write("error: interrupted\n")
-        return errors.ExitCode.INTERRUPTED
+        return _interrupted(env)
     except errors.MeshctlError as exc:
-        env.stderr.write(output.format_error(exc))
+        _write_stderr(env, output.format_error(exc))
         if env.traceback:
-            tb.print_exc(file=env.stderr)
+            with contextlib.suppress(OSError, ValueError):
+                tb.print_exc(file=env.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        env.stderr.write("error: interrupted\nhint: rerun the same command to complete what was started\n")
-        return errors.ExitCode.INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`); not an error of ours.
+        return _interrupted(env)
+    except (BrokenPipeError, _ReaderGone):
+        # The reader went away (e.g. `| head`, `| true`); not an error of ours, and nothing to say.
         return errors.ExitCode.OK
+    except OSError as exc:  # a local file or stream failed in a place that did not say which: still exit 74
+        _write_stderr(env, output.format_error(_io_error(exc)))
+        return errors.ExitCode.IO
     except Exception as exc:  # the one place that turns bugs into exit 70
-        env.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        _write_stderr(env, f"error: internal error: {type(exc).__name__}: {output.safe_text(str(exc))}\n")
         if env.traceback:
-            tb.print_exc(file=env.stderr)
+            with contextlib.suppress(OSError, ValueError):
+                tb.print_exc(file=env.stderr)
         else:
-            env.stderr.write("hint: this is a bug in meshctl; rerun with --traceback and report the output\n")
+            _write_stderr(env, "hint: this is a bug in meshctl; rerun with --traceback and report the output\n")
         return errors.ExitCode.INTERNAL
     if isinstance(result, int):
+        if result == errors.ExitCode.INTERRUPTED:  # typer turns Ctrl-C into a silent return of 130
+            return _interrupted(env)
         return result
     return errors.ExitCode.OK
 
 
+class _ReaderGone(BaseException):
+    """Raised past click (which turns EPIPE into exit 1) and every ``except Exception`` up to :func:`run`."""
+
+
+class _StdoutGuard(io.TextIOBase):
+    """The process's stdout, turning a failed write into exit 74 naming the stream (a closed reader stays silent)."""
+
+    def __init__(self, stream: typing.TextIO | None) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def _fail(self, exc: BaseException | None) -> typing.NoReturn:
+        if isinstance(exc, BrokenPipeError):
+            _silence_stdout()
+            raise _ReaderGone from exc
+        reason = errors.describe_os_error(exc) if isinstance(exc, OSError) else "the stream is closed"
+        _silence_stdout()
+        raise errors.LocalIOError(
+            f"cannot write to standard output: {reason}",
+            hint="check where stdout goes (a full disk, a closed descriptor), or write the output with -o",
+        ) from exc
+
+    def write(self, text: str) -> int:
+        if self._stream is None:
+            self._fail(None)
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError) as exc:
+            self._fail(exc)
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except (OSError, ValueError) as exc:
+            self._fail(exc)
+
+    def isatty(self) -> bool:
+        return self._stream is not None and output._isatty(self._stream)
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise OSError("standard output is closed")
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so the interpreter's final flush of buffered data cannot fail again."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    code = run(sys.argv[1:])
-    with contextlib.suppress(BrokenPipeError):
-        sys.stdout.flush()
+    """Console-script entry point: the process's streams and signals, then :func:`run`."""
+    interrupted = False
+
+    def on_sigint(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, on_sigint)
+    real_stdout = sys.stdout
+    if sys.stderr is None:  # `2>&-`: errors go nowhere, the exit code stays the same
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    sys.stdout = typing.cast(typing.TextIO, _StdoutGuard(real_stdout))
+    try:
+        code = run(sys.argv[1:])
+        if real_stdout is not None:
+            try:
+                real_stdout.flush()
+            except BrokenPipeError:
+                _silence_stdout()
+            except OSError as exc:
+                _silence_stdout()
+                if code == errors.ExitCode.OK:
+                    reason = errors.describe_os_error(exc)
+                    _write_stderr(output.ENV, f"error: cannot write to standard output: {reason}\n")
+                    code = errors.ExitCode.IO
+    except KeyboardInterrupt:
+        code = _interrupted(output.ENV)
+    if interrupted and code != errors.ExitCode.INTERRUPTED:
+        # The interrupt was swallowed on the way (an import lock, a library): it still ends the run.
+        code = _interrupted(output.ENV)
     sys.exit(code)

@@ -74,13 +74,15 @@ class Environment:
     def note(self, text: str) -> None:
         """A progress or informational line on stderr (suppressed by ``--quiet``)."""
         if not self.quiet:
-            self.stderr.write(text + "\n")
-            self.stderr.flush()
+            with contextlib.suppress(OSError, ValueError):
+                self.stderr.write(safe_text(text) + "\n")
+                self.stderr.flush()
 
     def warn(self, text: str) -> None:
-        """A warning line on stderr; warnings survive ``--quiet``."""
-        self.stderr.write(f"warning: {text}\n")
-        self.stderr.flush()
+        """A warning line on stderr; warnings survive ``--quiet`` (control characters escaped, :func:`safe_text`)."""
+        with contextlib.suppress(OSError, ValueError):
+            self.stderr.write(f"warning: {safe_text(text)}\n")
+            self.stderr.flush()
 
 
 def ask(question: str) -> bool:
@@ -199,17 +201,56 @@ def _jsonpath_text(value: Any, dump_json: Callable[[Any], str]) -> str:
     return str(value)
 
 
+_UNSAFE = frozenset(
+    [
+        *(chr(c) for c in range(0x20) if chr(c) not in "\n\t"),
+        "\x7f",
+        *(chr(c) for c in range(0x80, 0xA0)),
+        "\u2028",
+        "\u2029",
+        *(chr(c) for c in range(0x202A, 0x202F)),
+        *(chr(c) for c in range(0x2066, 0x206A)),
+    ]
+)
+
+
+def safe_text(text: str, *, keep_newlines: bool = True) -> str:
+    """``text`` with terminal control characters (ESC, CR, C1, bidi overrides, lone surrogates) shown as escapes.
+
+    Untrusted text — arguments, file names, file contents — passes through here before it reaches the terminal.
+    """
+    if text.isprintable() and "\u2028" not in text:
+        return text
+    out = []
+    for ch in text:
+        if ch == "\n" and not keep_newlines:
+            out.append("\\n")
+        elif ch in _UNSAFE or "\ud800" <= ch <= "\udfff":
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def format_error(exc: errors.MeshctlError) -> str:
-    """The stderr text of an error: ``error:`` line, context lines (caret for paths), ``hint:`` line."""
-    lines = [f"error: {exc.message}"]
+    """The stderr text of an error: ``error:`` line, context lines (caret for paths), ``hint:`` line.
+
+    Every part is passed through :func:`safe_text`: messages quote user input.
+    """
+    lines = [f"error: {safe_text(exc.message)}"]
     if isinstance(exc, errors.PathError) and exc.path and exc.segment_start is not None:
         start = exc.segment_start
         end = exc.segment_end if exc.segment_end is not None and exc.segment_end > start else start + 1
-        lines.append(f"  {exc.path}")
-        lines.append("  " + " " * _display_width(exc.path[:start]) + "^" * max(1, _display_width(exc.path[start:end])))
-    lines.extend(f"  {line}" for line in exc.context)
+        path = exc.path
+        lines.append(f"  {safe_text(path, keep_newlines=False)}")
+        lines.append(
+            "  "
+            + " " * _display_width(safe_text(path[:start], keep_newlines=False))
+            + "^" * max(1, _display_width(safe_text(path[start:end], keep_newlines=False)))
+        )
+    lines.extend(f"  {safe_text(line)}" for line in exc.context)
     if exc.hint:
-        lines.append(f"hint: {exc.hint}")
+        lines.append(f"hint: {safe_text(exc.hint)}")
     return "\n".join(lines) + "\n"
 
 

@@ -20,6 +20,7 @@ into independent copies (so a later merge never changes two places at once).
 
 from __future__ import annotations
 
+import errno
 import math
 from pathlib import Path
 from typing import Any, TextIO
@@ -87,7 +88,11 @@ def read_source(name: str, stdin: TextIO | None = None) -> str:
         with path.open("rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise errors.InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+        reason = errors.describe_os_error(exc)
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP):
+            raise errors.InputError(f"cannot read {name}: {reason}") from exc
+        # The file is there but the system refuses it (permission, I/O error): a local I/O failure, exit 74.
+        raise errors.LocalIOError(f"cannot read {name}: {reason}") from exc
     if len(raw) > MAX_BYTES:
         raise _size_error(name, len(raw))
     return decode(raw, name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,14 @@ def list_profiles(manifests: str | None = None) -> list[str]:
 def _names(directory: Path) -> list[str]:
     if not directory.is_dir():
         return []
-    return sorted(p.name.removesuffix(".yaml") for p in directory.glob("*.yaml") if p.is_file())
+    try:  # not glob(): it hides an unreadable directory, which would look like "no profiles"
+        with os.scandir(directory) as entries:
+            names = [e.name for e in entries if e.name.endswith(".yaml") and e.is_file()]
+    except OSError as exc:
+        raise errors.LocalIOError(
+            f"cannot read directory {directory}: {errors.describe_os_error(exc)}", hint="check the permissions"
+        ) from exc
+    return sorted(name.removesuffix(".yaml") for name in names)
 
 
 def load_profile(name: str, manifests: str | None = None) -> dict[str, Any]:

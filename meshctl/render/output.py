@@ -68,8 +68,8 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _os_error(action: str, path: Path, exc: OSError) -> errors.InputError:
-    return errors.InputError(f"cannot {action} {path}: {exc.strerror or exc}")
+def _os_error(action: str, path: Path, exc: OSError) -> errors.LocalIOError:
+    return errors.LocalIOError(f"cannot {action} {path}: {errors.describe_os_error(exc)}")
 
 
 def write_file(target: str, objects: Sequence[Mapping[str, Any]]) -> Path:
