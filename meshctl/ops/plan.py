@@ -154,20 +154,31 @@ def make_plan(
             continue
         scopes.setdefault(res, set()).add(ref.namespace if res.namespaced else "*")
     selector = f"{objects.PART_OF_LABEL} in ({','.join(sorted(ids))})"
-    for res, where in sorted(scopes.items(), key=lambda item: (item[0].group, item[0].kind)):
-        for scope in sorted(where):
-            if scope != "*" and (scope not in existing or scope in new):
-                continue  # nothing can be there
-            if res.kind == CRD_KIND:
-                # Listing every CRD of a cluster is heavy (their schemas): list the members; the rest are
-                # looked at one by one below, and only when their API group is served at all.
-                items = client.list(res, label_selector=selector).items
-            else:
-                items = client.list(res, None if scope == "*" else scope).items
-            listed_scopes.add((res.qualified, scope))
-            for obj in items:
-                ref = objects.ObjectRef.from_object(obj)
-                live[(res.qualified, ref.namespace, ref.name)] = obj
+    to_list = [
+        (res, scope)
+        for res, where in sorted(scopes.items(), key=lambda item: (item[0].group, item[0].kind))
+        for scope in sorted(where)
+        if scope == "*" or (scope in existing and scope not in new)  # else nothing can be there
+    ]
+
+    def list_scope(task: tuple[kclient.Resource, str]) -> list[dict[str, Any]]:
+        res, scope = task
+        if res.kind == CRD_KIND:
+            # Listing every CRD of a cluster is heavy (their schemas): list the members; the rest are
+            # looked at one by one below, and only when their API group is served at all.
+            return list(client.list(res, label_selector=selector).items)
+        return list(client.list(res, None if scope == "*" else scope).items)
+
+    # The LISTs are independent reads: run them in parallel, like the phases' writes (B4: they used to be a
+    # third of a default install's wall time at 20 ms per round trip).
+    for listed in kapply.run_parallel(list_scope, to_list, client.concurrency):
+        if listed.error is not None:
+            raise listed.error
+        res, scope = listed.item
+        listed_scopes.add((res.qualified, scope))
+        for obj in listed.value or []:
+            ref = objects.ObjectRef.from_object(obj)
+            live[(res.qualified, ref.namespace, ref.name)] = obj
 
     served_groups: dict[str, list[str]] | None = None
 
