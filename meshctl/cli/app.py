@@ -186,6 +186,30 @@ def _io_error(exc: OSError) -> errors.LocalIOError:
     return errors.LocalIOError(f"local I/O error: {reason}")
 
 
+#: The longest command-line argument meshctl accepts (a --set value of a few KiB is already unusual;
+#: Linux passes at most 128 KiB per argument).
+MAX_ARGUMENT_BYTES = 64 * 1024
+
+
+def _check_arguments(argv: Sequence[str]) -> None:
+    """Arguments are UTF-8 text of a sane size: a non-UTF-8 byte reaches Python as a lone surrogate."""
+    for number, arg in enumerate(argv, start=1):
+        if len(arg) > MAX_ARGUMENT_BYTES:
+            raise errors.InputLimitError(
+                f"argument {number} is too long ({len(arg)} characters; the limit is {MAX_ARGUMENT_BYTES})",
+                limit="size",
+                hint="put large settings in a file and pass it with -f",
+            )
+        bad = next((i for i, ch in enumerate(arg) if "\ud800" <= ch <= "\udfff"), None)
+        if bad is not None:
+            shown = output.safe_text(arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+            raise errors.InputLimitError(
+                f"argument {number} is not UTF-8 text (invalid byte at offset {bad}): {shown}",
+                limit="encoding",
+                hint="arguments must be UTF-8; check the shell's locale and how the argument was generated",
+            )
+
+
 def run(argv: Sequence[str]) -> int:
     """Run the CLI with ``argv`` (without the program name) and return the exit status; never raises."""
     env = output.ENV
@@ -193,6 +217,7 @@ def run(argv: Sequence[str]) -> int:
     env.traceback = "--traceback" in argv
     command_obj = typer.main.get_command(app)
     try:
+        _check_arguments(argv)
         result = command_obj.main(args=list(argv), prog_name="meshctl", standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError as exc:
         # A bare `meshctl` (or command group) asks what there is: the help, on stdout, and success.

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 import yaml
 
 from meshctl import errors
+from meshctl.config import paths
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 100
@@ -247,7 +248,20 @@ class _Builder:
         if tag == _BOOL:
             return _scalars.construct_yaml_bool(node)
         if tag == _INT:
-            return _scalars.construct_yaml_int(node)
+            # Checked on the text first: a long digit string is slow (or refused) to convert, and sexagesimal
+            # (1:2:3) or hex forms grow without bound; Kubernetes' integers are 64-bit.
+            text = str(node.value).replace("_", "")
+            if len(text) > 24:
+                raise paths.int_range_error(self.where(node), text)
+            try:
+                number: int = _scalars.construct_yaml_int(node)
+            except (ValueError, IndexError) as exc:  # `0b_`, `-`: YAML 1.1's int pattern admits digitless forms
+                raise errors.InputError(
+                    f"{self.where(node)}: {node.value} is not a valid integer", hint="quote it if it is meant as text"
+                ) from exc
+            if not paths.MIN_INT <= number <= paths.MAX_INT:
+                raise paths.int_range_error(self.where(node), text)
+            return number
         if tag == _FLOAT:
             value = _scalars.construct_yaml_float(node)
             if not math.isfinite(value):

@@ -26,6 +26,33 @@ from typing import Any
 
 from meshctl import errors
 
+#: At most this many segments in a path: the nesting limit of files (``loading.MAX_DEPTH``), so no input depth
+#: can drive recursion elsewhere.
+MAX_SEGMENTS = 100
+#: Integers are 64-bit signed, as in Kubernetes' JSON; longer digit strings are refused before conversion.
+MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
+_MAX_INT_DIGITS = 19
+#: List indexes beyond this are refused (a list that long is not an IstioOperator setting).
+MAX_INDEX = 100_000
+
+
+def checked_int(text: str) -> int | None:
+    """``int(text)`` for a decimal within 64 bits, else ``None`` (never converts a long digit string)."""
+    if len(text.lstrip("-+")) > _MAX_INT_DIGITS:
+        return None
+    value = int(text)
+    return value if MIN_INT <= value <= MAX_INT else None
+
+
+def int_range_error(where: str, text: str) -> errors.InputLimitError:
+    shown = text if len(text) <= 24 else f"{text[:12]}…{text[-6:]} ({len(text)} characters)"
+    return errors.InputLimitError(
+        f"{where}: integer {shown} is out of range (64-bit signed: {MIN_INT} to {MAX_INT})",
+        limit="integer",
+        hint="write a smaller number, or quote it to make it a string",
+    )
+
 
 class Kind(enum.Enum):
     KEY = "key"
@@ -276,6 +303,13 @@ class _Scanner:
         if not content:
             raise self.fail("empty selector '[]'", start, end, hint="use [N] for an index or [key:value] to select")
         if _INDEX_RE.fullmatch(raw):
+            if len(raw) > len(str(MAX_INDEX)) or int(raw) > MAX_INDEX:
+                raise self.fail(
+                    f"index [{raw if len(raw) <= 24 else raw[:12] + '…'}] is out of range (at most {MAX_INDEX})",
+                    start,
+                    end,
+                    hint="indexes start at 0; [N] with N equal to the list length appends",
+                )
             self.segments.append(Segment(Kind.INDEX, index=int(raw), start=start, end=end))
             return
         self.match(content, start, end)
@@ -306,6 +340,15 @@ def _strip_spec(segments: list[Segment], mode: Mode) -> list[Segment]:
     return segments
 
 
+def _check_depth(segments: Sequence[Segment], flag: str) -> None:
+    if len(segments) > MAX_SEGMENTS:
+        raise errors.InputLimitError(
+            f"{flag}: path has {len(segments)} segments; the limit is {MAX_SEGMENTS} (the nesting limit of files)",
+            limit="depth",
+            hint="a configuration path is a few segments long; check how the argument was generated",
+        )
+
+
 def parse_path(text: str, mode: Mode = Mode.OVERLAY, *, source: Source | None = None) -> Path:
     """Parse a path (``--config-path`` or overlay form); surrounding whitespace is ignored."""
     if source is None:
@@ -315,6 +358,7 @@ def parse_path(text: str, mode: Mode = Mode.OVERLAY, *, source: Source | None = 
     inner = dataclasses.replace(source, offset=source.offset + lead)
     scanner = _Scanner(stripped, inner, mode, stop_at_equals=False)
     scanner.scan()
+    _check_depth(scanner.segments, inner.flag or "path")
     segments = _strip_spec(scanner.segments, mode)
     if not segments and mode is Mode.OVERLAY:
         raise _source_error(inner, "empty path", 0, 1)
@@ -354,6 +398,7 @@ def parse_assignment(arg: str, *, flag: str = "--set") -> Assignment:
         scanner.scan()
     if not scanner.segments:
         raise _source_error(inner, "empty path before '='", 0, max(stop, 1), hint=f"write {flag} PATH=VALUE")
+    _check_depth(scanner.segments, flag)
     segments = _strip_spec(scanner.segments, Mode.SET)
     if not segments:
         raise _source_error(inner, "cannot replace the whole spec", 0, stop, hint="set its fields one by one")
@@ -419,7 +464,10 @@ def infer_scalar(text: str) -> Any:
     if text == "null":
         return None
     if _INT_RE.fullmatch(text):
-        return int(text)
+        value = checked_int(text)
+        if value is None:
+            raise int_range_error("--set", text)
+        return value
     if _FLOAT_RE.fullmatch(text) and ("." in text or "e" in lowered):
         number = float(text)
         if math.isfinite(number) and repr(number) == text:
@@ -439,7 +487,10 @@ def type_value(assignment: Assignment, types: frozenset[str] | None) -> Any:
     if "boolean" in types and text.lower() in ("true", "false"):
         return text.lower() == "true"
     if ("integer" in types or "number" in types) and _INT_RE.fullmatch(text):
-        return int(text)
+        value = checked_int(text)
+        if value is None:
+            raise int_range_error(f"--set {assignment.path}", text)
+        return value
     if "number" in types:
         try:
             number = float(text)

@@ -120,7 +120,7 @@ def test_written_paths_parse_back(segments: list[paths.Segment]) -> None:
 SCALAR = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(-(10**20), 10**20),
+    st.integers(paths.MIN_INT, paths.MAX_INT),
     st.floats(allow_nan=False, allow_infinity=False),
     TEXT,
 )
