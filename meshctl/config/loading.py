@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import math
+import re
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,16 +34,25 @@ from meshctl.config import paths
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 100
 MAX_ALIAS_NODES = 10_000
+#: Aliases may add at most this many characters of scalar text (keys and values) by expansion: aliases of one
+#: large scalar are few nodes but many bytes.
+MAX_ALIAS_BYTES = 1024 * 1024
 # The lexical pre-check only protects the C composer's recursion; the exact limit is MAX_DEPTH on the nodes.
 _MAX_FLOW_DEPTH = 1_000
 
-if hasattr(yaml, "CParser"):
+# libyaml's parser lives in yaml.cyaml (``yaml`` itself exports only the C loaders and dumpers).
+_CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
-    class _NodeLoader(yaml.CParser, yaml.resolver.Resolver):  # type: ignore[misc,name-defined]
+#: Whether user YAML is parsed by libyaml (C); the pure-Python parser is the fallback.
+WITH_LIBYAML = _CParser is not None
+
+if _CParser is not None:
+
+    class _NodeLoader(_CParser, yaml.resolver.Resolver):  # type: ignore[misc]
         """Composes nodes only (C parser + resolver); construction is ours."""
 
         def __init__(self, stream: str) -> None:
-            yaml.CParser.__init__(self, stream)  # type: ignore[attr-defined]
+            _CParser.__init__(self, stream)
             yaml.resolver.Resolver.__init__(self)
 
 else:  # pragma: no cover - PyYAML without libyaml
@@ -126,6 +136,10 @@ def _human(size: int) -> str:
     return f"{size} bytes"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BINARY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
 def decode(raw: bytes | str, name: str) -> str:
     """UTF-8 text (a leading byte-order mark is dropped); rejects other encodings and binary data."""
     if isinstance(raw, bytes):
@@ -143,18 +157,21 @@ def decode(raw: bytes | str, name: str) -> str:
         text = raw
         if len(text) > MAX_BYTES:
             raise _size_error(name, len(text))
-        bad = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
-        if bad is not None:
-            raise errors.InputLimitError(f"{name}: not UTF-8 text (lone surrogate at offset {bad})", limit="encoding")
-    text = text.removeprefix("\ufeff")
-    for i, ch in enumerate(text):
-        if (ch < " " and ch not in "\t\n\r") or ch == "\x7f" or "\x80" <= ch <= "\x9f" or ch in "\ufffe\uffff":
-            line = text.count("\n", 0, i) + 1
+        surrogate = _SURROGATE.search(text)
+        if surrogate is not None:
             raise errors.InputLimitError(
-                f"{name}: binary data (control character U+{ord(ch):04X} on line {line})",
-                limit="binary",
-                hint="-f takes YAML text",
+                f"{name}: not UTF-8 text (lone surrogate at offset {surrogate.start()})", limit="encoding"
             )
+    text = text.removeprefix("\ufeff")
+    found = _BINARY.search(text)
+    if found is not None:
+        i, ch = found.start(), found.group()
+        line = text.count("\n", 0, i) + 1
+        raise errors.InputLimitError(
+            f"{name}: binary data (control character U+{ord(ch):04X} on line {line})",
+            limit="binary",
+            hint="-f takes YAML text",
+        )
     return text
 
 
@@ -200,6 +217,7 @@ class _Builder:
         self.name = name
         self.seen: set[int] = set()
         self.extra = 0  # nodes built again because an alias referred to them
+        self.extra_bytes = 0  # characters of scalars built again because an alias referred to them
 
     def where(self, node: yaml.Node) -> str:
         mark = node.start_mark
@@ -221,6 +239,14 @@ class _Builder:
                     limit="aliases",
                     hint="write the repeated parts out, or use fewer aliases",
                 )
+            if isinstance(node, yaml.ScalarNode):
+                self.extra_bytes += len(node.value)
+                if self.extra_bytes > MAX_ALIAS_BYTES:
+                    raise errors.InputLimitError(
+                        f"{self.name}: YAML aliases expand to more than {_human(MAX_ALIAS_BYTES)} of text",
+                        limit="aliases",
+                        hint="write the repeated parts out, or use fewer aliases",
+                    )
         else:
             self.seen.add(ident)
         if isinstance(node, yaml.ScalarNode):
@@ -320,6 +346,8 @@ def load_documents(text: str, name: str) -> list[Any]:
                 continue
             documents.append(builder.build(node))
     except yaml.MarkedYAMLError as exc:
+        if "nesting depth" in str(exc.problem):  # libyaml's own bound (1000) on block nesting
+            raise _depth_error(name) from exc
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
         problem = exc.problem or exc.context or "invalid YAML"
@@ -331,6 +359,22 @@ def load_documents(text: str, name: str) -> list[Any]:
     finally:
         loader.dispose()
     return [doc for doc in documents if doc is not None]
+
+
+def load_overlay_text(text: str, name: str) -> Any:
+    """The one document of a YAML text embedded in a file (an overlay patch's string ``value``), within the limits.
+
+    Returns ``None`` when the text is not one valid YAML document (the caller keeps it as a string); a tripped input
+    limit is raised (:class:`errors.InputLimitError`), never swallowed.
+    """
+    text = decode(text, name)
+    try:
+        documents = load_documents(text, name)
+    except errors.InputLimitError:
+        raise
+    except errors.InputError:
+        return None
+    return documents[0] if len(documents) == 1 else None
 
 
 def load_iop(text: str, name: str) -> dict[str, Any]:

@@ -19,10 +19,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import yaml
-
-from meshctl import errors, yamlio
-from meshctl.config import paths
+from meshctl import errors
+from meshctl.config import loading, paths
 
 #: Every ``k8s`` setting meshctl applies, in application order. Anything else under ``k8s`` is an error here,
 #: except :data:`NOT_APPLIED`.
@@ -369,16 +367,16 @@ _APPLIERS: dict[str, Any] = {
 # --- overlays -------------------------------------------------------------------------------------------------------
 
 
-def overlay_value(value: Any) -> Any:
+def overlay_value(value: Any, where: str = "overlay patch value") -> Any:
     """The value a patch sets: a multi-line string that parses as a YAML mapping becomes that mapping.
 
     Upstream does this so a block of YAML can be given as a string; meshctl limits it to multi-line strings, so
-    a one-line string such as ``"a: b"`` (an annotation value, a command-line argument) stays a string.
+    a one-line string such as ``"a: b"`` (an annotation value, a command-line argument) stays a string. The string
+    is read by the one loader of user YAML, with its limits (``loading``): an alias bomb in it is an input error.
     """
     if isinstance(value, str) and "\n" in value.strip():
-        try:
-            parsed = yamlio.load_yaml(value)
-        except yaml.YAMLError:
+        parsed = loading.load_overlay_text(value, where)
+        if parsed is None:
             return value
         if isinstance(parsed, dict):
             return parsed
@@ -421,12 +419,13 @@ def apply_overlays(objects: list[dict[str, Any]], overlays: Any, target: Target)
             continue
         for patch_where, source, path, patch in parsed:
             value = patch.get("value")
+            new_value = None if value is None else overlay_value(value, f"{patch_where}.value")
             for obj in matches:
                 try:
                     if value is None:
                         paths.delete_value(obj, path)
                     else:
-                        paths.set_value(obj, path, overlay_value(value))
+                        paths.set_value(obj, path, copy.deepcopy(new_value))
                 except errors.PathNotFound as exc:
                     reason = exc.message.removeprefix(f"{source.flag}: ")
                     found.append(NoEffect(patch_where, f"{reason} in {kind} {_name(obj)}", exc.hint))
