@@ -10,7 +10,8 @@ line, and it replaces only such files:
   and ``DIR/kustomization.yaml`` listing them in apply order. ``DIR`` may be new, empty, or hold a previous meshctl
   output (every entry one of meshctl's file names, starting with the header); files of the previous output that
   the new one does not have are removed, so the directory always holds exactly one output. Anything else in the
-  directory (a user's file, a subdirectory) makes meshctl refuse before writing anything.
+  directory (a user's file, a subdirectory) makes meshctl refuse before writing anything. The new output is built
+  in a directory beside ``DIR`` and renamed into place when complete (all or nothing).
 """
 
 from __future__ import annotations
@@ -125,27 +126,67 @@ def write_directory(
 ) -> list[Path]:
     """``-o DIR``: one file per component plus ``kustomization.yaml``; returns the files written, in order.
 
-    ``labels`` are every possible component file name (so a previous output's files are recognised).
+    ``labels`` are every possible component file name (so a previous output's files are recognised). All or
+    nothing: the new output is built in a directory beside ``DIR`` and moved into place only when complete, so a
+    failure (disk full, permission) leaves the previous output as it was, never a mix of old and new files.
     """
     directory = Path(target)
+    if directory.is_symlink():
+        directory = directory.resolve()
     if directory.exists() and not directory.is_dir():
         raise _refuse(directory, "it is not a directory")
     files = component_files(grouped)
     known = {f"{label}.yaml" for label in (*labels, NAMESPACES)} | {KUSTOMIZATION}
+    parent = directory.parent
     try:
-        if directory.exists():
-            previous = _check_directory(directory, known)
-        else:
-            directory.mkdir(parents=True)
-            previous = []
-        written = []
-        for name, text in files.items():
-            path = directory / name
-            _write_atomic(path, text)
-            written.append(path)
-        for stale in previous:
-            if stale.name not in files:
-                stale.unlink()
+        existed = directory.exists()
+        if existed:
+            _check_directory(directory, known)
+        elif not parent.is_dir():
+            parent.mkdir(parents=True)
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{directory.name}.", suffix=".new"))
     except OSError as exc:
         raise _os_error("write to", directory, exc) from exc
-    return written
+    try:
+        mode = directory.stat().st_mode & 0o7777 if existed else 0o755
+        for name, text in files.items():
+            _write_new(staging / name, text)
+        os.chmod(staging, mode)
+        _swap_into_place(staging, directory, existed)
+    except OSError as exc:
+        _remove_tree(staging)
+        raise _os_error("write to", directory, exc) from exc
+    except BaseException:
+        _remove_tree(staging)
+        raise
+    return [directory / name for name in files]
+
+
+def _write_new(path: Path, text: str) -> None:
+    with path.open("x", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(path, 0o644)
+
+
+def _swap_into_place(staging: Path, directory: Path, existed: bool) -> None:
+    """Rename the complete new output to ``directory``; a previous output is moved aside first and then removed."""
+    if not existed:
+        os.rename(staging, directory)
+        return
+    aside = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".old"))
+    os.rmdir(aside)  # only the unique name is wanted
+    os.rename(directory, aside)
+    try:
+        os.rename(staging, directory)
+    except BaseException:
+        os.rename(aside, directory)  # put the previous output back
+        raise
+    _remove_tree(aside)
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
