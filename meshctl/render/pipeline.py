@@ -15,7 +15,7 @@ from typing import Any
 from meshctl import errors, objects
 from meshctl.config import layering, resources
 from meshctl.render import components as component_table
-from meshctl.render import gateways, k8s, templates
+from meshctl.render import gateways, k8s, k8scheck, templates
 
 #: Namespaces every cluster has; ``--with-namespace`` never emits them.
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -82,6 +82,7 @@ def render(config: layering.EffectiveConfig, *, components: Sequence[str] | None
     if no_effect and config.strict:
         raise strict_error(no_effect)
     check_unique(rendered)
+    k8scheck.check_objects(rendered)
     rendered.sort(key=objects.sort_key)
     return RenderResult(rendered, (*warnings, *map(str, no_effect)), tuple(no_effect))
 
