@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import pathlib
 
+import yaml
+
 from meshctl import objects
 from tests.integration import install_helpers as h
 from tests.integration import lifecycle_helpers as lh
@@ -330,3 +332,17 @@ def test_quiet_uninstall_prints_only_warnings(backend: Backend, tmp_path: pathli
     result = backend.meshctl("uninstall", "--purge", "-y", "-q")
     assert result.stderr == ""
     assert h.inventories(backend) == {}
+
+
+def test_purge_after_kubectl_deleted_the_generated_manifests(backend: Backend, tmp_path: pathlib.Path) -> None:
+    """The acceptance sequence: `manifest generate | kubectl delete --ignore-not-found -f -`, `uninstall --purge`."""
+    backend.meshctl("install", "-y", "--no-wait")
+    docs = h.generate("--set", "profile=default")
+    path = tmp_path / "generated.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    backend.kubectl("delete", "--ignore-not-found=true", "--wait=true", "-f", str(path))
+    result = json.loads(backend.meshctl("uninstall", "--purge", "-y", "-o", "json").stdout)
+    assert {o["message"] for o in result["objects"]} == {"already gone"}
+    assert len(result["objects"]) == len(docs)
+    assert h.inventories(backend) == {}
+    assert backend.objects.get("leases", "meshctl-lock", lh.ISTIO) is None
