@@ -159,7 +159,7 @@ _register()
 
 
 def _usage_message(exc: click_exceptions.UsageError) -> str:
-    lines = [f"error: {exc.format_message()}"]
+    lines = [f"error: {output.safe_text(exc.format_message())}"]
     ctx = exc.ctx
     command_path = ctx.command_path if ctx is not None else "meshctl"
     lines.append(f"hint: run '{command_path} --help' for usage")

@@ -110,7 +110,7 @@ class _StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            ENV.stderr.write(f"{record.levelname.lower()}: {self.format(record)}\n")
+            ENV.stderr.write(f"{record.levelname.lower()}: {safe_text(self.format(record))}\n")
         except Exception:  # a closed stderr must not turn logging into a crash
             self.handleError(record)
 

@@ -68,7 +68,7 @@ class PlainReporter:
 
     def component_failed(self, name: str, reason: str) -> None:
         self._last = ""
-        self.env.stderr.write(f"✘ {name} encountered an error: {reason}\n")
+        self.env.stderr.write(output.safe_text(f"✘ {name} encountered an error: {reason}") + "\n")
         self.env.stderr.flush()
 
     def waiting(self, pending: Sequence[wait.Pending]) -> None:
@@ -111,7 +111,7 @@ class RichReporter(PlainReporter):
         self.progress("Waiting for " + ", ".join(f"{object_name(p.ref)} ({p.why})" for p in pending))
 
     def component_failed(self, name: str, reason: str) -> None:
-        self.console.print(f"✘ {name} encountered an error: {reason}", markup=False, highlight=False)
+        self.console.print(output.safe_text(f"✘ {name} encountered an error: {reason}"), markup=False, highlight=False)
 
     def close(self) -> None:
         if self._started:

@@ -143,6 +143,8 @@ def write_directory(
         if existed:
             _check_directory(directory, known)
         elif not parent.is_dir():
+            if parent.exists():
+                raise NotADirectoryError(20, "Not a directory", str(parent))
             parent.mkdir(parents=True)
         staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{directory.name}.", suffix=".new"))
     except OSError as exc:
