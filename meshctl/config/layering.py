@@ -239,7 +239,7 @@ def merge_layers(inp: ConfigInput, stdin: TextIO | None = None) -> MergedConfig:
     """Steps 1-4, keeping the profile-only tree for translation (which values did the user change?)."""
     _stdin_check(inp.files)
     sets = _assignments(inp)  # parse and type every --set before reading any file: cheap errors first
-    files = [(name, loading.load_iop_file(name.strip(), stdin)) for name in inp.files]
+    files = loading.load_iop_files(inp.files, stdin)
 
     profile = inp.profile
     manifests: str | None = None

@@ -32,6 +32,8 @@ from meshctl import errors
 from meshctl.config import paths
 
 MAX_BYTES = 4 * 1024 * 1024
+#: All ``-f`` inputs of one command together (each is also at most :data:`MAX_BYTES`).
+MAX_TOTAL_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 100
 MAX_ALIAS_NODES = 10_000
 #: Aliases may add at most this many characters of scalar text (keys and values) by expansion: aliases of one
@@ -408,6 +410,25 @@ def load_iop_file(name: str, stdin: TextIO | None = None) -> dict[str, Any]:
     """Read and load one ``-f`` argument (``-`` = stdin)."""
     label = "<stdin>" if name == "-" else name
     return load_iop(read_source(name, stdin), label)
+
+
+def load_iop_files(names: list[str] | tuple[str, ...], stdin: TextIO | None = None) -> list[tuple[str, Any]]:
+    """Read and load every ``-f`` argument, in order, within :data:`MAX_TOTAL_BYTES` together (limit ``total-size``)."""
+    loaded: list[tuple[str, Any]] = []
+    total = 0
+    for name in names:
+        path = name.strip()
+        label = "<stdin>" if path == "-" else path
+        text = read_source(path, stdin)
+        total += len(text)
+        if total > MAX_TOTAL_BYTES:
+            raise errors.InputLimitError(
+                f"{label}: the -f inputs together exceed {_human(MAX_TOTAL_BYTES)} (the limit on all input files)",
+                limit="total-size",
+                hint="an IstioOperator configuration is a few files of a few kilobytes",
+            )
+        loaded.append((name, load_iop(text, label)))
+    return loaded
 
 
 def load_yaml_file(path: Path) -> Any:

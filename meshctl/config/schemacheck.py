@@ -179,6 +179,24 @@ def _required(validator: Any, names: Any, instance: Any, node: Mapping[str, Any]
                 yield ValidationError(f"{name!r} is a required property")
 
 
+#: Did-you-mean is computed for at most this many unknown keys per validation: its cost is the number of unknown
+#: keys times the number of known ones, and 100,000 unknown keys must not take minutes. Beyond it, an unknown key
+#: under ``values`` is a warning (no typo check) and elsewhere an error without a suggestion.
+MAX_SUGGESTIONS = 200
+_suggestions: dict[tuple[str, int], str | None] = {}
+
+
+def _closest(key: str, known: Mapping[str, Any]) -> str | None:
+    cache_key = (key, id(known))
+    if cache_key in _suggestions:
+        return _suggestions[cache_key]
+    if len(_suggestions) >= MAX_SUGGESTIONS:
+        return None
+    guess = suggest.closest(key, known)
+    _suggestions[cache_key] = guess
+    return guess
+
+
 def _unknown_keys(validator: Any, mode: Any, instance: Any, node: Mapping[str, Any]) -> Iterator[Any]:
     """``x-meshctl-unknown: warn``: report the keys of an open object that its ``properties`` do not name."""
     from jsonschema import ValidationError
@@ -188,7 +206,7 @@ def _unknown_keys(validator: Any, mode: Any, instance: Any, node: Mapping[str, A
     known: Mapping[str, Any] = node.get("properties") or {}
     for key, value in instance.items():
         if key not in known:
-            guess = suggest.closest(key, known)
+            guess = _closest(key, known)
             message = f"{key!r} is a likely typo of {guess!r}" if guess else f"{key!r} is not used by meshctl"
             yield ValidationError(message, path=[key], instance=value)
 
@@ -303,14 +321,14 @@ def _describe(error: Any) -> Iterator[Problem]:
         for key in value:
             if key in known:
                 continue
-            guess = suggest.closest(key, known)
+            guess = _closest(key, known)
             hint = f" (did you mean {display((*at, guess), in_spec=bool(at))}?)" if guess else ""
             listed = "" if guess else f"; known fields: {', '.join(sorted(known))}" if known else ""
             yield problem(f"{display((*at, key))}: unknown field{hint}{listed}", (*at, key))
     elif keyword == "not" and node.get("description"):  # a value Istio 1.30 does not have (schemagen.rejected)
         yield problem(f"{where}: {node['description']}")
     elif keyword == schema.UNKNOWN_KEYWORD:
-        guess = suggest.closest(str(at[-1]), node.get("properties") or {})
+        guess = _closest(str(at[-1]), node.get("properties") or {})
         if guess is not None:
             yield problem(f"{where}: unknown key (did you mean {display((*at[:-1], guess))}?)")
         else:
@@ -319,14 +337,24 @@ def _describe(error: Any) -> Iterator[Problem]:
         yield problem(f"{where or '<root>'}: {error.message}")
 
 
-def _order(document: Any, found: Problem) -> tuple[tuple[int, ...], int]:
-    """Sort key: outside ``spec`` first, then document order, a node's own problems before its children's."""
+def _order(
+    document: Any, found: Problem, positions_of: dict[int, dict[Any, int]] | None = None
+) -> tuple[tuple[int, ...], int]:
+    """Sort key: outside ``spec`` first, then document order, a node's own problems before its children's.
+
+    ``positions_of`` caches each map's key positions (by the map's id): with many problems in one map, looking
+    each key up by position would be quadratic.
+    """
+    cache: dict[int, dict[Any, int]] = {} if positions_of is None else positions_of
     missing = found.keyword == "required"  # the location names a key that is not there (or null)
     positions = [1 if found.location[:1] == ("spec",) else 0]
     node = document
     for segment in found.location[:-1] if missing else found.location:
         if isinstance(node, dict) and segment in node:
-            positions.append(list(node).index(segment))
+            index = cache.get(id(node))
+            if index is None:
+                index = cache[id(node)] = {key: i for i, key in enumerate(node)}
+            positions.append(index[segment])
             node = node[segment]
         elif isinstance(node, list) and isinstance(segment, int) and segment < len(node):
             positions.append(segment)
@@ -352,6 +380,7 @@ def problems(iop: Mapping[str, Any]) -> list[Problem]:
     ``format``) would only repeat it.
     """
     document = checked_document(iop)
+    _suggestions.clear()
     errors = list(validator().iter_errors(document))
     mistyped = {tuple(error.absolute_path) for error in errors if error.validator == "type"}
     found = [
@@ -360,4 +389,6 @@ def problems(iop: Mapping[str, Any]) -> list[Problem]:
         if error.validator == "type" or tuple(error.absolute_path) not in mistyped
         for item in _describe(error)
     ]
-    return sorted(found, key=lambda item: _order(document, item))
+    _suggestions.clear()
+    positions_of: dict[int, dict[Any, int]] = {}
+    return sorted(found, key=lambda item: _order(document, item, positions_of))
