@@ -71,38 +71,106 @@ def element(node: schema.Node, item: Any, index: int) -> str:
 # --- field sets -------------------------------------------------------------------------------------------------
 
 
-def _walk(value: Any, node: schema.Node, prefix: Path, out: set[Path]) -> None:
+# Which members an `Update` owns as such (`.`) when it adds them: structured-merge-diff compares with the zero value
+# of the Go type, where non-pointer structs (spec, template, ...) and fields without omitempty always exist. Without
+# the Go types, these name the pointer structs and the lists without omitempty that meshctl's objects use.
+_POINTER_STRUCTS = frozenset(
+    {
+        "rollingUpdate",
+        "securityContext",
+        "livenessProbe",
+        "readinessProbe",
+        "startupProbe",
+        "httpGet",
+        "tcpSocket",
+        "exec",
+        "grpc",
+        "lifecycle",
+        "affinity",
+        "nodeAffinity",
+        "podAffinity",
+        "podAntiAffinity",
+        "valueFrom",
+        "fieldRef",
+        "resourceFieldRef",
+        "configMapKeyRef",
+        "secretKeyRef",
+        "configMap",
+        "secret",
+        "emptyDir",
+        "projected",
+        "downwardAPI",
+        "hostPath",
+        "persistentVolumeClaim",
+        "resourceAttributes",
+        "nonResourceAttributes",
+    }
+)
+_NON_OMITEMPTY_LISTS = frozenset({"containers", "rules"})
+
+
+def _owned_as_whole(prefix: Path, kind: str, custom: bool) -> bool:
+    name = prefix[-1][2:] if prefix and prefix[-1].startswith("f:") else ""
+    if kind == "map":
+        return True
+    if kind == "struct":
+        return prefix != ("f:metadata",) and (custom or name in _POINTER_STRUCTS)
+    return name not in _NON_OMITEMPTY_LISTS
+
+
+def _walk(
+    value: Any,
+    node: schema.Node,
+    prefix: Path,
+    out: set[Path],
+    maps: set[Path] | None = None,
+    custom: bool = False,
+) -> None:
     kind = node.kind
     if isinstance(value, dict) and kind in ("struct", "map") and not node.atomic:
         if not value:
             out.add(prefix)
             return
+        if maps is not None and _owned_as_whole(prefix, kind, custom):
+            maps.add(prefix)
         for name, child in value.items():
             sub = node.field(name) or schema.ANY
-            _walk(child, sub, (*prefix, "f:" + name), out)
+            _walk(child, sub, (*prefix, "f:" + name), out, maps, custom)
         return
     if isinstance(value, list) and kind == "list" and node.list_type in ("map", "set"):
         if not value:
             out.add(prefix)
             return
+        if maps is not None and _owned_as_whole(prefix, kind, custom):
+            maps.add(prefix)
         items = node.items
         for index, item in enumerate(value):
             path = (*prefix, element(node, item, index))
             out.add(path)
             if node.list_type == "map":
-                _walk_item(item, items, path, out)
+                _walk_item(item, items, path, out, maps, custom)
         return
     out.add(prefix)
 
 
-def _walk_item(item: Any, node: schema.Node, prefix: Path, out: set[Path]) -> None:
+def _walk_item(
+    item: Any, node: schema.Node, prefix: Path, out: set[Path], maps: set[Path] | None = None, custom: bool = False
+) -> None:
     if isinstance(item, dict) and node.kind in ("struct", "map"):
         for name, child in item.items():
-            _walk(child, node.field(name) or schema.ANY, (*prefix, "f:" + name), out)
+            _walk(child, node.field(name) or schema.ANY, (*prefix, "f:" + name), out, maps, custom)
 
 
-def fieldset(obj: dict[str, Any], root: schema.Node, only: str | None = None, exclude: Iterable[str] = ()) -> set[Path]:
-    """Field set of an object: every member path, without identity fields. `only`/`exclude` select top fields."""
+def fieldset(
+    obj: dict[str, Any],
+    root: schema.Node,
+    only: str | None = None,
+    exclude: Iterable[str] = (),
+    maps: set[Path] | None = None,
+    custom: bool = False,
+) -> set[Path]:
+    """Field set of an object: every member path, without identity fields. `only`/`exclude` select top fields.
+    `maps`, if given, collects the paths of the non-empty maps (not structs) on the way."""
     out: set[Path] = set()
     skip = {"apiVersion", "kind", *exclude}
     for name, value in obj.items():
@@ -113,9 +181,9 @@ def fieldset(obj: dict[str, Any], root: schema.Node, only: str | None = None, ex
             for mname, mvalue in value.items():
                 if mname in _IGNORED_METADATA:
                     continue
-                _walk(mvalue, node.field(mname) or schema.ANY, ("f:metadata", "f:" + mname), out)
+                _walk(mvalue, node.field(mname) or schema.ANY, ("f:metadata", "f:" + mname), out, maps, custom)
             continue
-        _walk(value, node, ("f:" + name,), out)
+        _walk(value, node, ("f:" + name,), out, maps, custom)
     return out
 
 
@@ -422,6 +490,8 @@ def _prune_empty_parents(obj: dict[str, Any], path: Path, owned: set[Path]) -> N
 
 def _conflict_error(conflicts: dict[str, list[Path]], managers: list[Manager]) -> errors.ApiError:
     api_versions = {m.manager: m.api_version for m in managers}
+    appliers = {m.manager for m in managers if m.operation == "Apply"}
+    by_manager: dict[str, list[str]] = {}
     causes = []
     lines = []
     count = 0
@@ -429,14 +499,18 @@ def _conflict_error(conflicts: dict[str, list[Path]], managers: list[Manager]) -
         for path in sorted(paths):
             count += 1
             text = format_path(path)
-            message = f'conflict with "{name}" using {api_versions.get(name, "")}'
-            causes.append({"type": "FieldManagerConflict", "message": message, "field": text})
-            lines.append(f"{message}: {text}")
-    plural = "conflict" if count == 1 else "conflicts"
+            # kube-apiserver names an Update manager with its version ("using v1"), an Apply manager by name only.
+            who = f'"{name}"' if name in appliers else f'"{name}" using {api_versions.get(name, "")}'
+            causes.append({"reason": "FieldManagerConflict", "message": f"conflict with {who}", "field": text})
+            lines.append(f"conflict with {who}: {text}")
+            by_manager.setdefault(who, []).append(text)
     if count == 1:
         message = f"Apply failed with 1 conflict: {lines[0]}"
-    else:
-        message = f"Apply failed with {count} {plural}: " + "\n".join("- " + line for line in lines)
+    else:  # structured-merge-diff's Conflicts.Error(): grouped by manager, managers sorted
+        parts = [
+            f"conflicts with {who}:\n" + "\n".join(f"- {t}" for t in by_manager[who]) for who in sorted(by_manager)
+        ]
+        message = f"Apply failed with {count} conflicts: " + "\n".join(parts)
     return errors.ApiError(409, "Conflict", message, causes=causes)
 
 
@@ -450,11 +524,15 @@ def track_update(
     subresource: str = "",
     only: str | None = None,
     exclude: Iterable[str] = (),
+    custom: bool = False,
 ) -> None:
     """Record a non-apply write: the manager takes the fields it changed, others lose them (no conflicts)."""
     managers = read_managers(old)
-    new_set = fieldset(new, root, only=only, exclude=exclude)
+    maps: set[Path] = set()
+    new_set = fieldset(new, root, only=only, exclude=exclude, maps=maps, custom=custom)
     changed = {p for p in new_set if old is None or get(old, p) != get(new, p)}
+    # As structured-merge-diff's Update: a map this write added is itself a member (its `.` marker).
+    changed |= {p for p in maps if old is None or not exists(old, p)}
     mine = next((m for m in managers if m.ident == (manager, "Update", subresource)), None)
     for other in managers:
         if other is not mine:

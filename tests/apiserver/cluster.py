@@ -98,10 +98,15 @@ class WriteContext:
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     @classmethod
-    def from_query(cls, query: dict[str, str], user: str, user_agent: str, subresource: str) -> WriteContext:
+    def from_query(
+        cls, query: dict[str, str], user: str, user_agent: str, subresource: str, options_kind: str = "CreateOptions"
+    ) -> WriteContext:
         dry_run = query.get("dryRun", "")
         if dry_run and dry_run != "All":
-            raise errors.bad_request(f'dryRun: Unsupported value: "{dry_run}": supported values: "All"')
+            cause = validation.cause(
+                "dryRun", f'Unsupported value: ["{dry_run}"]: supported values: "All"', "FieldValueNotSupported"
+            )
+            raise errors.invalid(options_kind, "meta.k8s.io", "", [cause])
         validation_mode = query.get("fieldValidation", "Warn") or "Warn"
         if validation_mode not in ("Strict", "Warn", "Ignore"):
             raise errors.bad_request(
@@ -298,11 +303,23 @@ class Cluster:
             self._check_namespace(rt, meta.get("namespace", ""), meta["name"])
             if self.store.get(rt.group_resource, meta.get("namespace", ""), meta["name"]) is not None:
                 raise errors.already_exists(rt.qualified, meta["name"], rt.group, rt.plural)
-            self._init_new(rt, obj)
+            # As kube-apiserver: defaults are applied when decoding, so the creating manager owns them; server
+            # allocations (a Service's cluster IP) come later and belong to nobody.
+            self._default(rt, obj)
+            if (rt.group, rt.kind) == ("apps", "DaemonSet"):  # the DaemonSet strategy's PrepareForCreate
+                meta.setdefault("annotations", {})["deprecated.daemonset.template.generation"] = "1"
             managers_root = rt.root()
             apply.track_update(
-                None, obj, managers_root, ctx.manager, rt.api_version, now_rfc3339(), **self._scope(rt, ctx)
+                None,
+                obj,
+                managers_root,
+                ctx.manager,
+                rt.api_version,
+                now_rfc3339(),
+                custom=rt.custom,
+                **self._scope(rt, ctx),
             )
+            self._init_new(rt, obj)
             return self._commit(rt, None, obj, ctx)
 
     def update(self, rt: ResourceType, namespace: str, name: str, body: Any, ctx: WriteContext) -> dict[str, Any]:
@@ -312,7 +329,17 @@ class Cluster:
             old = self._existing(rt, namespace, name)
             _check_resource_version(rt, name, obj, old)
             new = self._merge_update(rt, old, obj, ctx)
-            apply.track_update(old, new, rt.root(), ctx.manager, rt.api_version, now_rfc3339(), **self._scope(rt, ctx))
+            self._default(rt, new)
+            apply.track_update(
+                old,
+                new,
+                rt.root(),
+                ctx.manager,
+                rt.api_version,
+                now_rfc3339(),
+                custom=rt.custom,
+                **self._scope(rt, ctx),
+            )
             return self._commit(rt, old, new, ctx)
 
     def patch(
@@ -327,6 +354,10 @@ class Cluster:
     ) -> dict[str, Any]:
         if content_type == "application/apply-patch+yaml" or content_type == "application/apply-patch+cbor":
             return self._apply(rt, namespace, name, body, query, ctx)
+        if "force" in query:
+            message = "Forbidden: may not be specified for non-apply patch"
+            cause = validation.cause("force", message, "FieldValueForbidden")
+            raise errors.invalid("PatchOptions", "meta.k8s.io", "", [cause])
         try:
             document = json.loads(body or b"null")
         except ValueError as exc:
@@ -347,32 +378,44 @@ class Cluster:
                         "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
                     )
                 patched = patch.strategic_merge_patch(current, document, rt.root())
-            else:
-                raise errors.ApiError(415, "UnsupportedMediaType", f"unsupported patch type {content_type!r}")
+            else:  # kube-apiserver's own words, with an empty `details`
+                error = errors.ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type")
+                error.empty_details = True
+                raise error
             if not isinstance(patched, dict):
                 raise errors.bad_request("the patch did not produce an object")
             self._check_identity(rt, patched, namespace, name)
             self._prune(rt, patched, ctx)
             _check_resource_version(rt, name, patched, old)
             new = self._merge_update(rt, old, patched, ctx)
-            apply.track_update(old, new, rt.root(), ctx.manager, rt.api_version, now_rfc3339(), **self._scope(rt, ctx))
+            self._default(rt, new)
+            apply.track_update(
+                old,
+                new,
+                rt.root(),
+                ctx.manager,
+                rt.api_version,
+                now_rfc3339(),
+                custom=rt.custom,
+                **self._scope(rt, ctx),
+            )
             return self._commit(rt, old, new, ctx)
 
     def _apply(
         self, rt: ResourceType, namespace: str, name: str, body: bytes, query: dict[str, str], ctx: WriteContext
     ) -> dict[str, Any]:
         if not query.get("fieldManager"):
-            raise errors.ApiError(
-                422,
-                "Invalid",
-                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+            cause = validation.cause(
+                "fieldManager", "Required value: is required for apply patch", "FieldValueRequired"
             )
+            raise errors.invalid("PatchOptions", "meta.k8s.io", "", [cause])
         force = query.get("force", "") in ("true", "1")
         applied = _load_yaml_or_json(body)
         if not isinstance(applied, dict):
             raise errors.bad_request("apply patch must be an object")
         if not applied.get("apiVersion") or not applied.get("kind"):
-            raise errors.bad_request("apiVersion and kind must be set in an apply configuration")
+            group, _, version = str(applied.get("apiVersion") or "").rpartition("/")
+            raise errors.bad_request(f"invalid object type: {group}/{version}, Kind={applied.get('kind') or ''}")
         self._check_identity(rt, applied, namespace, name)
         meta = applied.setdefault("metadata", {})
         meta.setdefault("name", name)
@@ -432,12 +475,12 @@ class Cluster:
             preconditions = options.get("preconditions") or {}
             if preconditions.get("uid") and preconditions["uid"] != old["metadata"].get("uid"):
                 raise errors.conflict(
-                    rt.qualified,
+                    rt.kind,
                     name,
                     rt.group,
-                    rt.plural,
-                    f"Precondition failed: UID in precondition: {preconditions['uid']}, UID in object meta: "
-                    f"{old['metadata'].get('uid')}",
+                    rt.kind,
+                    f"the UID in the precondition ({preconditions['uid']}) does not match the UID in record "
+                    f"({old['metadata'].get('uid')}). The object might have been deleted and then recreated",
                 )
             if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != old["metadata"].get(
                 "resourceVersion"
@@ -492,8 +535,7 @@ class Cluster:
             return self._delete_response(rt, gone), True
 
     def _delete_response(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        if rt.custom:
-            return self.present(rt, obj)
+        """What an immediate delete answers: a Status, for built-ins and custom resources alike."""
         return {
             "kind": "Status",
             "apiVersion": "v1",
@@ -501,7 +543,7 @@ class Cluster:
             "status": "Success",
             "details": {
                 "name": obj["metadata"]["name"],
-                "group": rt.group,
+                **({"group": rt.group} if rt.group else {}),
                 "kind": rt.plural,
                 "uid": obj["metadata"].get("uid"),
             },
@@ -526,7 +568,9 @@ class Cluster:
                 if exc.code == 404:
                     continue
                 raise
-            deleted.append(result if result.get("kind") != "Status" else obj)
+            item = result if result.get("kind") != "Status" else obj
+            # kube-apiserver's list items carry no apiVersion/kind (the list has them).
+            deleted.append({k: v for k, v in item.items() if k not in ("apiVersion", "kind")})
         return dict(listed, items=deleted)
 
     def remove_finalizer(self, rt: ResourceType, obj: dict[str, Any], finalizer: str) -> None:
@@ -604,6 +648,8 @@ class Cluster:
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be an object")
         obj = copy.deepcopy(body)
+        if not obj.get("kind") and not obj.get("apiVersion"):
+            obj["kind"] = rt.kind  # kube-apiserver decodes with the URL's kind and version as defaults
         if not obj.get("kind"):
             raise errors.bad_request(f"Object 'Kind' is missing in '{json.dumps(body)[:200]}'")
         self._check_identity(rt, obj, namespace, name)
@@ -619,8 +665,11 @@ class Cluster:
                 f"({rt.api_version})"
             )
         if obj.get("kind") and obj["kind"] != rt.kind:
+            version = rt.version
+            package = rt.group.split(".", 1)[0] if rt.group else "core"
             raise errors.bad_request(
-                f"the kind in the data ({obj['kind']}) does not match the expected kind ({rt.kind})"
+                f'{obj["kind"]} in version "{version}" cannot be handled as a {rt.kind}: converting '
+                f"({version}.{obj['kind']}) to ({package}.{rt.kind}): unknown conversion"
             )
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
@@ -634,7 +683,9 @@ class Cluster:
         else:
             meta.pop("namespace", None)
         if name is not None and meta.get("name") and meta["name"] != name:
-            raise errors.bad_request("the name of the object does not match the name on the URL")
+            raise errors.bad_request(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+            )
         if name is not None:
             meta["name"] = name
 
@@ -644,7 +695,10 @@ class Cluster:
         if not unknown:
             return
         if ctx.field_validation == "Strict":
-            raise errors.bad_request("strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in unknown))
+            raise errors.bad_request(
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: strict decoding error: '
+                + ", ".join(f'unknown field "{p}"' for p in unknown)
+            )
         if ctx.field_validation == "Warn":
             ctx.warnings += [f'unknown field "{p}"' for p in unknown]
 
@@ -660,6 +714,8 @@ class Cluster:
                 "Forbidden",
                 f'{rt.qualified} "{name}" is forbidden: unable to create new content in namespace {namespace} '
                 "because it is being terminated",
+                name=name,
+                kind=rt.plural,
                 causes=[
                     {
                         "reason": "NamespaceTerminating",
@@ -692,6 +748,9 @@ class Cluster:
     def _allocate_service(self, obj: dict[str, Any]) -> None:
         spec = obj.setdefault("spec", {})
         kind = spec.get("type") or "ClusterIP"
+        if kind != "ExternalName":  # set with the allocation, so owned by no field manager
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
         if kind != "ExternalName" and not spec.get("clusterIP"):
             number = next(self._ip_counter)
             spec["clusterIP"] = f"10.96.{number // 250}.{number % 250 + 1}"
@@ -763,11 +822,10 @@ class Cluster:
         self, rt: ResourceType, old: dict[str, Any] | None, new: dict[str, Any], ctx: WriteContext
     ) -> dict[str, Any]:
         """Default, validate, bump generation, and store unless nothing changed (or this is a dry run)."""
-        if rt.custom:
-            defaults.apply_schema_defaults(new, rt.root())
-        else:
-            defaults.apply_defaults(rt.group, rt.kind, new)
+        self._default(rt, new)
         validation.validate(rt, new)
+        if old is not None and ctx.subresource != "status":
+            validation.validate_update(rt, old, new)
         self._check_size(rt, new)
         meta = new["metadata"]
         if old is not None:
@@ -781,6 +839,12 @@ class Cluster:
             return self.present(rt, new)
         stored = self._store_or_remove(rt, new)
         return self.present(rt, stored)
+
+    def _default(self, rt: ResourceType, obj: dict[str, Any]) -> None:
+        if rt.custom:
+            defaults.apply_schema_defaults(obj, rt.root())
+        else:
+            defaults.apply_defaults(rt.group, rt.kind, obj)
 
     def _store_or_remove(self, rt: ResourceType, new: dict[str, Any]) -> dict[str, Any]:
         meta = new["metadata"]

@@ -6,6 +6,7 @@ resources come from `default` in the CRD's schema.
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Callable
 from typing import Any
@@ -207,8 +208,6 @@ def service(obj: Obj) -> None:
             _set(port, "targetPort", port.get("port"))
     if spec["type"] != "ExternalName":
         _set(spec, "internalTrafficPolicy", "Cluster")
-        _set(spec, "ipFamilies", ["IPv4"])
-        _set(spec, "ipFamilyPolicy", "SingleStack")
     if spec["type"] in ("NodePort", "LoadBalancer"):
         _set(spec, "externalTrafficPolicy", "Cluster")
     if spec["type"] == "LoadBalancer":
@@ -224,6 +223,13 @@ def namespace(obj: Obj) -> None:
 
 def secret(obj: Obj) -> None:
     _set(obj, "type", "Opaque")
+    # stringData is write-only: kube-apiserver merges it into data (base64) when decoding.
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = obj.get("data") or {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
 
 
 def _subjects(obj: Obj) -> None:

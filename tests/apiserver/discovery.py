@@ -5,6 +5,7 @@ Plain discovery only: aggregated discovery (apidiscovery.k8s.io/v2) is optional,
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -55,7 +56,10 @@ def resource_list(group_version: str, types: list[ResourceType]) -> dict[str, An
             "namespaced": rt.namespaced,
             "kind": rt.kind,
             "verbs": _verbs(rt),
-            "storageVersionHash": hashlib.sha256(f"{rt.group}/{rt.kind}".encode()).digest()[:8].hex(),
+            # As kube-apiserver's discovery.StorageVersionHash: base64 of 8 bytes of sha256("group/version/kind").
+            "storageVersionHash": base64.b64encode(
+                hashlib.sha256(f"{rt.group}/{rt.version}/{rt.kind}".encode()).digest()[:8]
+            ).decode(),
         }
         if rt.short_names:
             entry["shortNames"] = list(rt.short_names)

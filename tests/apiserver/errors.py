@@ -44,9 +44,9 @@ class ApiError(Exception):
         self.reason = reason
         self.message = message
         self.details: dict[str, Any] = {}
-        if name is not None:
+        if name:  # omitted when empty (omitempty)
             self.details["name"] = name
-        if group is not None:
+        if group:  # omitted when empty, as kube-apiserver's omitempty does
             self.details["group"] = group
         if kind is not None:
             self.details["kind"] = kind
@@ -55,6 +55,7 @@ class ApiError(Exception):
         if retry_after is not None:
             self.details["retryAfterSeconds"] = retry_after
         self.headers = dict(headers or {})
+        self.empty_details = False  # answer `"details": {}` (kube-apiserver does for some errors)
         if retry_after is not None:
             self.headers["Retry-After"] = str(retry_after)
 
@@ -68,7 +69,7 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
-        if self.details:
+        if self.details or self.empty_details:
             body["details"] = self.details
         return body
 

@@ -331,6 +331,10 @@ class ApiServer:
         user = ""
         try:
             user = self._authenticate(request)
+            if parsed.path == _SSAR_PATH and request.method == "POST":
+                response = self._access_review(request, user)
+                self._log(request, parsed, None, user, response, started, query)
+                return response
             route = self._route(request.method, parsed.path, query)
             verb = route.verb if route else ("get" if request.method == "GET" else request.method.lower())
             if route is not None:
@@ -473,6 +477,31 @@ class ApiServer:
             raise errors.unknown_path()
         return httpserver.Response(200, store.encode(body))
 
+    def _access_review(self, request: httpserver.Request, user: str) -> httpserver.Response:
+        """SelfSubjectAccessReview: allowed unless a `faults.forbid` rule denies it (there is no RBAC)."""
+        review = _decode(request.body, request.headers.get("content-type", _JSON).split(";")[0].strip())
+        if not isinstance(review, dict) or not isinstance(review.get("spec"), dict):
+            raise errors.bad_request("the body of the request must be a SelfSubjectAccessReview")
+        attributes = review["spec"].get("resourceAttributes") or {}
+        allowed = not self.faults.is_forbidden(user, attributes.get("verb", ""), attributes.get("resource", ""))
+        agent = request.headers.get("user-agent", "")
+        entry = {
+            "manager": agent.split("/", 1)[0] if agent else "unknown",
+            "operation": "Update",
+            "apiVersion": "authorization.k8s.io/v1",
+            "time": cluster_mod.now_rfc3339(),
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": _review_fields(review["spec"], ("f:spec",))},
+        }
+        body = {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"managedFields": [entry]},
+            "spec": review["spec"],
+            "status": {"allowed": True} if allowed else {"allowed": False, "denied": True},
+        }
+        return httpserver.Response(201, store.encode(body))
+
     def _openapi(self, types: list[ResourceType]) -> bytes:
         key = tuple(sorted((t.group, t.version, t.plural, json.dumps(t.crd_schema, sort_keys=True)) for t in types))
         cached = self._openapi_cache.get(key)
@@ -517,6 +546,10 @@ class ApiServer:
                     )
                 return httpserver.Response(200, store.encode(obj))
             if verb == "watch":
+                if query.get("sendInitialEvents") == "true" and query.get("resourceVersionMatch") != "NotOlderThan":
+                    message = "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+                    cause = {"reason": "FieldValueForbidden", "message": message, "field": "resourceVersionMatch"}
+                    raise errors.invalid("ListOptions", "meta.k8s.io", "", [cause])
                 req = watch.WatchRequest(
                     rt,
                     route.namespace,
@@ -538,7 +571,10 @@ class ApiServer:
             )
             if _wants_table(request):
                 return httpserver.Response(
-                    200, store.encode(_table(rt, listed["items"], listed["metadata"]["resourceVersion"], query))
+                    200,
+                    store.encode(
+                        _paged(_table(rt, listed["items"], listed["metadata"]["resourceVersion"], query), listed)
+                    ),
                 )
             items = listed.pop("items")
             head = store.encode(listed)[:-1]
@@ -547,8 +583,20 @@ class ApiServer:
             else:
                 encoded_items = c.store.encoded_list(rt.group_resource, items)
             return httpserver.Response(200, head + b',"items":[' + b",".join(encoded_items) + b"]}")
-        ctx = cluster_mod.WriteContext.from_query(query, user, request.headers.get("user-agent", ""), route.subresource)
         content_type = request.headers.get("content-type", _JSON).split(";")[0].strip()
+        options_kind = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}.get(
+            verb, "DeleteOptions"
+        )
+        ctx = cluster_mod.WriteContext.from_query(
+            query, user, request.headers.get("user-agent", ""), route.subresource, options_kind
+        )
+        if verb in ("create", "update") and content_type not in _BODY_TYPES:
+            raise errors.ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml, application/vnd.kubernetes.protobuf",
+            )
         status = 200
         if verb == "create":
             if route.subresource:
@@ -565,8 +613,8 @@ class ApiServer:
                 and c.store.get(rt.group_resource, namespace if rt.namespaced else "", route.name) is not None
             )
             result = c.patch(rt, namespace, route.name, request.body, content_type, query, ctx)
-            if content_type == "application/apply-patch+yaml" and not existed and not ctx.dry_run:
-                status = 201
+            if content_type == "application/apply-patch+yaml" and not existed:
+                status = 201  # a dry-run apply that would create answers 201 too
         elif verb == "delete":
             options = _decode(request.body, content_type) if request.body else {}
             for key in ("propagationPolicy", "gracePeriodSeconds"):
@@ -712,6 +760,25 @@ def _verb(method: str, named: bool, query: dict[str, str]) -> str:
     raise errors.ApiError(405, "MethodNotAllowed", f"method {method} is not allowed")
 
 
+_SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+def _review_fields(value: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """fieldsV1 of an access review's spec as kube-apiserver records it (pointer structs are owned as wholes)."""
+    out: dict[str, Any] = {}
+    for key, sub in value.items():
+        if isinstance(sub, dict) and sub:
+            out["f:" + key] = _review_fields(sub, (*path, "f:" + key))
+            if len(path) == 1:
+                out["f:" + key]["."] = {}
+        else:
+            out["f:" + key] = {}
+    return out
+
+
+_BODY_TYPES = ("application/json", "application/yaml", "application/x-yaml", "")
+
+
 def _decode(body: bytes, content_type: str) -> Any:
     try:
         if content_type in ("application/yaml", "application/x-yaml"):
@@ -784,6 +851,14 @@ def _json_path(obj: Any, path: str) -> Any:
         else:
             cursor = cursor.get(part) if isinstance(cursor, dict) else None
     return cursor
+
+
+def _paged(table: dict[str, Any], listed: dict[str, Any]) -> dict[str, Any]:
+    """A Table of one page carries the list's `continue` and `remainingItemCount`, as the list would."""
+    for key in ("continue", "remainingItemCount"):
+        if key in listed["metadata"]:
+            table["metadata"][key] = listed["metadata"][key]
+    return table
 
 
 def _table(rt: ResourceType, items: list[dict[str, Any]], rv: str, query: dict[str, str]) -> dict[str, Any]:

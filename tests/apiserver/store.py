@@ -21,6 +21,11 @@ MODIFIED = "MODIFIED"
 DELETED = "DELETED"
 
 
+def _as_item(obj: dict[str, Any]) -> dict[str, Any]:
+    """kube-apiserver's list items of built-in kinds carry no apiVersion/kind (the list says them)."""
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+
+
 @dataclasses.dataclass(frozen=True)
 class Event:
     rv: int
@@ -35,11 +40,12 @@ class Event:
 
 
 class _Entry:
-    __slots__ = ("encoded", "obj")
+    __slots__ = ("encoded", "encoded_item", "obj")
 
     def __init__(self, obj: dict[str, Any]) -> None:
         self.obj = obj
         self.encoded: bytes | None = None
+        self.encoded_item: bytes | None = None  # as a list item: without apiVersion and kind
 
 
 def encode(obj: Any) -> bytes:
@@ -85,11 +91,11 @@ class Store:
                 meta = obj["metadata"]
                 entry = table.get((meta.get("namespace", ""), meta["name"]))
                 if entry is not None and entry.obj is obj:
-                    if entry.encoded is None:
-                        entry.encoded = encode(obj)
-                    out.append(entry.encoded)
+                    if entry.encoded_item is None:
+                        entry.encoded_item = encode(_as_item(obj))
+                    out.append(entry.encoded_item)
                 else:
-                    out.append(encode(obj))
+                    out.append(encode(_as_item(obj)))
         return out
 
     def list(self, gr: GroupResource, namespace: str | None = None) -> list[dict[str, Any]]:

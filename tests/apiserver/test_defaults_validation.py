@@ -182,7 +182,10 @@ def test_unknown_field_strict_is_rejected(client: Client) -> None:
     body["spec"]["replicaz"] = 3
     reply = client.request("POST", f"{DEPLOY}?fieldValidation=Strict", body)
     assert reply.status == 400
-    assert reply.body["message"] == 'strict decoding error: unknown field "spec.replicaz"'
+    assert reply.body["message"] == (
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field '
+        '"spec.replicaz"'
+    )
     assert client.get(f"{DEPLOY}/web").status == 404
 
 

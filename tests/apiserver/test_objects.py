@@ -60,7 +60,7 @@ def test_create_existing_is_409_already_exists(client: Client) -> None:
     assert reply.status == 409
     assert reply.body["kind"] == "Status"
     assert reply.body["reason"] == "AlreadyExists"
-    assert reply.body["details"] == {"name": "a", "group": "", "kind": "configmaps"}
+    assert reply.body["details"] == {"name": "a", "kind": "configmaps"}  # an empty group is omitted
     assert reply.body["message"] == 'configmaps "a" already exists'
 
 
@@ -182,7 +182,7 @@ def test_missing_name_is_422_and_generate_name_works(client: Client) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (dict(configmap("a"), kind="Secret"), "the kind in the data (Secret) does not match"),
+        (dict(configmap("a"), kind="Secret"), 'Secret in version "v1" cannot be handled as a ConfigMap'),
         (dict(configmap("a"), apiVersion="apps/v1"), "the API version in the data (apps/v1) does not match"),
         (configmap("a", namespace="other"), "the namespace of the provided object does not match"),
     ],
@@ -207,8 +207,12 @@ def test_objects_over_limit_are_rejected(client: Client) -> None:
     assert reply.status == 422
     assert "Too long" in reply.body["message"]
     annotations = {f"a{i}": "y" * 200_000 for i in range(9)}
-    huge = configmap("huge", annotations=annotations)
-    reply = client.post(CM, huge)
+    reply = client.post(CM, configmap("huge", annotations=annotations))
+    assert reply.status == 422  # annotations are limited to 256 KiB in all
+    assert reply.body["details"]["causes"][0]["field"] == "metadata.annotations"
+    huge = deployment("huge")
+    huge["spec"]["template"]["spec"]["containers"][0]["args"] = ["y" * 200_000 for _ in range(9)]
+    reply = client.post(DEPLOY, huge)
     assert reply.status == 413
     assert reply.body["reason"] == "RequestEntityTooLarge"
 
@@ -231,7 +235,7 @@ def test_dry_run_never_writes(client: Client, verb: str) -> None:
         assert reply.body["data"] == {"k": "dry"}
     elif verb == "apply":
         reply = client.apply(f"{CM}/b", configmap("b"), extra="&dryRun=All")
-        assert reply.status == 200
+        assert reply.status == 201  # as kube-apiserver: the apply would create
     elif verb == "delete":
         reply = client.delete(f"{CM}/a{dry}")
         assert reply.status == 200
@@ -245,8 +249,10 @@ def test_dry_run_never_writes(client: Client, verb: str) -> None:
     assert client.get(f"{CM}/a").body["data"] == {"k": "v"}
 
 
-def test_dry_run_unsupported_value_is_400(client: Client) -> None:
-    assert client.post(CM + "?dryRun=Some", configmap("b")).status == 400
+def test_dry_run_unsupported_value_is_422(client: Client) -> None:
+    reply = client.post(CM + "?dryRun=Some", configmap("b"))
+    assert reply.status == 422
+    assert reply.body["details"]["causes"][0]["field"] == "dryRun"
 
 
 def test_status_subresource_separates_spec_and_status(apiserver: ApiServer, client: Client) -> None:

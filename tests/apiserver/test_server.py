@@ -88,7 +88,7 @@ def test_request_log_and_counters(apiserver: ApiServer, client: Client) -> None:
         ("POST", "create", "configmaps", 201),
         ("GET", "get", "configmaps", 200),
         ("GET", "list", "configmaps", 200),
-        ("PATCH", "patch", "deployments", 200),
+        ("PATCH", "patch", "deployments", 201),
         ("GET", "get", "configmaps", 404),
     ]
     assert entries[3].content_type == "application/apply-patch+yaml"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import re
 from typing import Any
 
@@ -89,7 +90,9 @@ def _label_causes(labels: Any, field: str) -> list[dict[str, Any]]:
                 cause(
                     f"{field}",
                     f"Invalid value: {_invalid_value(value)}: a valid label must be an empty string or consist of "
-                    "alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+                    "alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+                    " (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+                    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
                 )
             )
     return out
@@ -97,7 +100,35 @@ def _label_causes(labels: Any, field: str) -> list[dict[str, Any]]:
 
 def metadata_causes(obj: dict[str, Any]) -> list[dict[str, Any]]:
     meta = obj.get("metadata") or {}
-    return _label_causes(meta.get("labels"), "metadata.labels")
+    out = _label_causes(meta.get("labels"), "metadata.labels")
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict):
+        size = sum(len(str(k)) + len(str(v)) for k, v in annotations.items())
+        if size > MAX_ANNOTATIONS_BYTES:
+            message = f"Too long: may not be more than {MAX_ANNOTATIONS_BYTES} bytes"
+            out.append(cause("metadata.annotations", message, "FieldValueTooLong"))
+    return out
+
+
+MAX_ANNOTATIONS_BYTES = 256 * 1024
+
+
+def _port_range(value: Any, field: str) -> list[dict[str, Any]]:
+    if isinstance(value, int) and not 1 <= value <= 65535:
+        return [cause(field, f"Invalid value: {value}: must be between 1 and 65535, inclusive")]
+    return []
+
+
+def _service_causes(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    ports = spec.get("ports")
+    if spec.get("type", "ClusterIP") != "ExternalName" and not ports:
+        out.append(cause("spec.ports", "Required value", "FieldValueRequired"))
+    for index, port in enumerate(ports if isinstance(ports, list) else ()):
+        if isinstance(port, dict):
+            out += _port_range(port.get("port"), f"spec.ports[{index}].port")
+            out += _port_range(port.get("targetPort"), f"spec.ports[{index}].targetPort")
+    return out
 
 
 # --- unknown fields ---------------------------------------------------------------------------------------------
@@ -210,9 +241,21 @@ def _error_causes(errors_: list[jsonschema.ValidationError]) -> list[dict[str, A
                     "FieldValueTypeInvalid",
                 )
             )
+        elif error.validator in _BOUNDS:  # kube-openapi's words
+            bound = f"{_BOUNDS[error.validator]} {error.validator_value}"
+            message = f"Invalid value: {_invalid_value(error.instance)}: {field} in body should be {bound}"
+            causes.append(cause(field, message))
         else:
             causes.append(cause(field, f"Invalid value: {_invalid_value(error.instance)}: {error.message}"))
     return causes
+
+
+_BOUNDS = {
+    "maximum": "less than or equal to",
+    "minimum": "greater than or equal to",
+    "exclusiveMaximum": "less than",
+    "exclusiveMinimum": "greater than",
+}
 
 
 def schema_causes(rt: ResourceType, obj: dict[str, Any]) -> list[dict[str, Any]]:
@@ -253,6 +296,11 @@ def semantic_causes(rt: ResourceType, obj: dict[str, Any]) -> list[dict[str, Any
     out = metadata_causes(obj)
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     assert isinstance(spec, dict)
+    replicas = spec.get("replicas")
+    if (rt.group, rt.kind) in _WORKLOADS and isinstance(replicas, int) and replicas < 0:
+        out.append(cause("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0"))
+    if (rt.group, rt.kind) == ("", "Service"):
+        out += _service_causes(spec)
     if (rt.group, rt.kind) in _WORKLOADS or (rt.group, rt.kind) == ("batch", "Job"):
         template = spec.get("template") or {}
         labels = (template.get("metadata") or {}).get("labels") or {}
@@ -265,7 +313,7 @@ def semantic_causes(rt: ResourceType, obj: dict[str, Any]) -> list[dict[str, Any
                 out.append(
                     cause(
                         "spec.template.metadata.labels",
-                        f"Invalid value: {labels!r}: `selector` does not match template `labels`",
+                        f"Invalid value: {_compact(labels)}: `selector` does not match template `labels`",
                     )
                 )
         out += _label_causes(labels, "spec.template.metadata.labels")
@@ -294,6 +342,43 @@ def _crd_causes(obj: dict[str, Any]) -> list[dict[str, Any]]:
     if versions and sum(1 for v in versions if v.get("storage")) != 1:
         out.append(cause("spec.versions", "Invalid value: must have exactly one version marked as storage version"))
     return out
+
+
+_SELECTOR_IMMUTABLE = {("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "StatefulSet"), ("apps", "ReplicaSet")}
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def update_causes(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """kube-apiserver's immutable fields (ValidateUpdate): the ones meshctl's objects touch."""
+    out: list[dict[str, Any]] = []
+    key = (rt.group, rt.kind)
+    old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+    if key in _SELECTOR_IMMUTABLE and old_spec.get("selector") != new_spec.get("selector"):
+        selector = new_spec.get("selector")
+        out.append(cause("spec.selector", f"Invalid value: {_compact(selector)}: field is immutable"))
+    if key == ("", "Service"):
+        old_ips, new_ips = old_spec.get("clusterIPs") or [], new_spec.get("clusterIPs") or []
+        if old_ips and old_ips[0] not in ("None", "") and new_ips and new_ips[0] != old_ips[0]:
+            out.append(cause("spec.clusterIPs[0]", f"Invalid value: {_compact(new_ips)}: may not change once set"))
+    if key in (("", "ConfigMap"), ("", "Secret")) and old.get("immutable"):
+        for field in ("data", "binaryData") if rt.kind == "ConfigMap" else ("data",):
+            if (old.get(field) or {}) != (new.get(field) or {}):
+                message = "Forbidden: field is immutable when `immutable` is set"
+                out.append(cause(field, message, "FieldValueForbidden"))
+        if not new.get("immutable"):
+            out.append(
+                cause("immutable", "Forbidden: field is immutable when `immutable` is set", "FieldValueForbidden")
+            )
+    return out
+
+
+def validate_update(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:
+    causes = update_causes(rt, old, new)
+    if causes:
+        raise errors.invalid(rt.kind, rt.group, str(new["metadata"].get("name", "")), causes)
 
 
 def validate(rt: ResourceType, obj: dict[str, Any]) -> None:
