@@ -379,6 +379,21 @@ def load_overlay_text(text: str, name: str) -> Any:
     return documents[0] if len(documents) == 1 else None
 
 
+def check_limits(text: str, name: str) -> None:
+    """Raise the first input limit ``text`` trips (size, encoding, binary, depth, aliases, integers), if any.
+
+    For readers that keep PyYAML's own construction (kube-inject round-trips manifests) but must not meet an alias
+    bomb with it. Invalid YAML is not reported here: the caller's parser reports it in its own words.
+    """
+    text = decode(text, name)
+    try:
+        load_documents(text, name)
+    except errors.InputLimitError:
+        raise
+    except errors.InputError:
+        return
+
+
 def load_iop(text: str, name: str) -> dict[str, Any]:
     """One IstioOperator document (an empty file is an empty overlay); checks kind and apiVersion if present."""
     documents = load_documents(text, name)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from meshctl import errors, yamlio
+from meshctl.config import loading
 from meshctl.inject import pod, policy, settings
 
 #: Kind → the path of its pod template (empty: the object is the pod).
@@ -60,6 +61,9 @@ def split_documents(text: str) -> list[tuple[int, str]]:
 
 
 def _load(body: str, first_line: int, source: str) -> Any:
+    # The input limits of every user YAML text (size, depth, aliases by nodes and text, 64-bit integers) first,
+    # with meshctl's one loader; the document itself is then read as PyYAML reads it, so output is unchanged.
+    loading.check_limits(body, f"{source}:{first_line}")
     try:
         return yamlio.load_yaml(body)
     except yaml.YAMLError as exc:

@@ -111,3 +111,11 @@ def test_the_c_parser_is_used_where_installed() -> None:
     import yaml
 
     assert bool(getattr(yaml, "__with_libyaml__", False)) == loading.WITH_LIBYAML
+
+
+def test_alias_bomb_in_a_kube_inject_manifest(tmp_path: Path) -> None:
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n" + "".join(
+        f"  {line}\n" for line in _bomb().splitlines()
+    )
+    outcome = meshctl("kube-inject", "-f", _write(tmp_path, "workload.yaml", text))
+    expect(outcome, 3, ["workload.yaml:1", "aliases expand"])
