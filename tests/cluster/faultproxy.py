@@ -15,6 +15,7 @@ import http.client
 import json
 import pathlib
 import secrets
+import socket
 import ssl
 import threading
 import time
@@ -151,6 +152,9 @@ class FaultProxy:
         for timer in self._timers:
             timer.cancel()
         self.faults.release_hangs.set()
+        # Upstream first: a thread relaying a watch waits on kube-apiserver, not on its client, and the server's
+        # shutdown would wait for it.
+        self._close_upstreams()
         self._http.shutdown()
         self._close_upstreams()
 
@@ -162,6 +166,7 @@ class FaultProxy:
 
     def down(self, seconds: float | None = None) -> None:
         """Refuse all connections (and drop open ones, watches included) — for `seconds`, or until `up()`."""
+        self._close_upstreams()  # first, so that threads relaying watches end now (see `stop`)
         self._http.close_listener()
         self._close_upstreams()
         if seconds is not None:
@@ -319,12 +324,18 @@ class FaultProxy:
             holder.close()
 
     def _close_upstreams(self) -> None:
+        """Cut every upstream connection (down, stop). Each belongs to a client connection's thread, which may be
+        reading a response from it right now: closing the `HTTPSConnection` here would close that response under the
+        reader (its `fp` becomes None: AttributeError in `read1`). Shutting the socket down instead ends the reader's
+        read with EOF or an error, and the owning thread drops the connection itself (`_drop_connection`)."""
         with self._upstreams_lock:
             conns = list(self._upstreams)
             self._upstreams.clear()
         for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.close()
+            sock = conn.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)  # not SSLSocket.shutdown: it unsets _sslobj
 
     def _forward(self, request: httpserver.Request, user: str, groups: tuple[str, ...]) -> httpserver.Response:
         headers = {k: v for k, v in request.headers.items() if k not in _REQUEST_DROP}

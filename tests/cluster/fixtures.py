@@ -14,9 +14,11 @@ Reset rule (the cluster is shared by the session):
 - objects a test creates at cluster scope (namespaces, CRDs, cluster roles and bindings, webhook configurations,
   admission policies, priority/storage/ingress classes, persistent volumes) — found by comparing with the list
   taken before the test, and anything labelled `meshctl.test/test=<id>` — are deleted after it, and the fixture
-  waits until they are gone, so the next test may create the same names (`istio-system`);
+  waits until they are gone, so the next test may create the same names (`istio-system`); so are the objects of
+  the kinds in KEPT_NAMESPACED it creates in the namespaces that stay (default, kube-system, …); a CRD whose
+  instance cleanup kube-apiserver's finalizer failed and backs off from is finished by the fixture;
 - faults are cleared, hangs released, the proxy brought back up and its request log emptied before each test.
-Nodes, kube-system and the objects the control plane made at start are never touched.
+Nodes and the objects the control plane made at start (kube-system's included) are never touched.
 """
 
 from __future__ import annotations
@@ -59,6 +61,23 @@ RESET_RESOURCES = (
     "storageclasses",
     "ingressclasses",
     "persistentvolumes",
+)
+# Namespaced kinds a test may create in the kept namespaces (the openshift profiles install istio-cni into
+# kube-system): removed after it like the cluster-scoped ones.
+KEPT_NAMESPACED = (
+    "configmaps",
+    "secrets",
+    "serviceaccounts",
+    "services",
+    "deployments",
+    "daemonsets",
+    "statefulsets",
+    "jobs",
+    "roles",
+    "rolebindings",
+    "horizontalpodautoscalers",
+    "poddisruptionbudgets",
+    "networkpolicies",
 )
 _KEEP_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 _RESET_TIMEOUT = 120.0
@@ -213,40 +232,103 @@ def _served(admin: rest.Rest, resource: str) -> bool:
     return True
 
 
-def _cluster_scoped(admin: rest.Rest) -> set[tuple[str, str]]:
-    found: set[tuple[str, str]] = set()
+def _snapshot(admin: rest.Rest) -> set[tuple[str, str, str]]:
+    """(resource, namespace, name) of the objects the reset looks after: the cluster-scoped kinds of
+    RESET_RESOURCES, and the KEPT_NAMESPACED kinds in the namespaces that are never deleted."""
+    found: set[tuple[str, str, str]] = set()
     for resource in RESET_RESOURCES:
         if _served(admin, resource):
-            found.update((resource, name) for name in admin.names(resource))
+            found.update((resource, "", name) for name in admin.names(resource))
+    for resource in KEPT_NAMESPACED:
+        if _served(admin, resource):
+            for item in admin.list(resource):  # every namespace in one request; only the kept ones count
+                meta = item["metadata"]
+                if meta.get("namespace") in _KEEP_NAMESPACES:
+                    found.add((resource, meta["namespace"], meta["name"]))
     return found
 
 
-def _reset(admin: rest.Rest, before: set[tuple[str, str]], test_id: str) -> None:
-    """Delete what the test left at cluster scope (and its namespaces), and wait until it is gone."""
+def _reset(admin: rest.Rest, before: set[tuple[str, str, str]], test_id: str) -> None:
+    """Delete what the test left at cluster scope and in the kept namespaces (and its namespaces), and wait until
+    it is gone."""
     doomed = {
-        (resource, name)
-        for resource, name in _cluster_scoped(admin) - before
+        (resource, namespace, name)
+        for resource, namespace, name in _snapshot(admin) - before
         if not name.startswith("system:") and not (resource == "namespaces" and name in _KEEP_NAMESPACES)
     }
     for resource in RESET_RESOURCES:
         if _served(admin, resource):
             for item in admin.list(resource, label_selector=f"{TEST_LABEL}={test_id}"):
-                doomed.add((resource, item["metadata"]["name"]))
+                doomed.add((resource, "", item["metadata"]["name"]))
     # In phases: first what intercepts requests (webhooks, policies), then CRDs — gone before namespaces terminate,
     # so the namespace controller's discovery does not change under it — then the rest.
     own = f"t-{test_id}"
     for phase in (_ADMISSION, ("customresourcedefinitions",), None):
-        batch = {(r, n) for r, n in doomed if (r in phase if phase else True)}
+        batch = {(r, ns, n) for r, ns, n in doomed if (r in phase if phase else True)}
         doomed -= batch
-        for resource, name in sorted(batch):
-            admin.delete(resource, name)
+        for resource, namespace, name in sorted(batch):
+            admin.delete(resource, name, namespace)
         # The test's own namespaces have unique names: their termination goes on in the background.
-        _wait_gone(admin, {(r, n) for r, n in batch if not (r == "namespaces" and n.startswith(own))}, test_id)
+        _wait_gone(admin, {o for o in batch if not (o[0] == "namespaces" and o[2].startswith(own))}, test_id)
 
 
-def _wait_gone(admin: rest.Rest, objects: set[tuple[str, str]], test_id: str) -> None:
-    def remaining() -> list[tuple[str, str]]:
-        return [(resource, name) for resource, name in sorted(objects) if admin.get(resource, name) is not None]
+_CRD_CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
+
+
+def _finish_crd_cleanup(admin: rest.Rest, crd: dict[str, Any]) -> None:
+    """Do the CRD finalizer's work for a CRD whose instance cleanup failed.
+
+    kube-apiserver's CRD finalizer lists the instances through the resource's watch cache; for a CRD deleted seconds
+    after it was created that cache may still be initialising, the list fails ("storage is (re)initializing",
+    condition Terminating/InstanceDeletionFailed) and the controller retries with a per-item exponential backoff
+    that reaches minutes. The reset does not wait for that: it deletes the instances itself (as the finalizer
+    would) and, once none is left, removes the finalizer.
+    """
+    spec = crd["spec"]
+    version = next((v["name"] for v in spec["versions"] if v.get("served")), spec["versions"][0]["name"])
+    path = f"/apis/{spec['group']}/{version}/{spec['names']['plural']}"
+    status, listing = admin.request("GET", path)
+    if status != 200:  # the watch cache is still initialising (429): looked at again on the next poll
+        return
+    for item in listing["items"]:
+        meta = item["metadata"]
+        if meta.get("namespace"):
+            admin.request(
+                "DELETE",
+                f"/apis/{spec['group']}/{version}/namespaces/{meta['namespace']}/"
+                f"{spec['names']['plural']}/{meta['name']}",
+            )
+        else:
+            admin.request("DELETE", f"{path}/{meta['name']}")
+    if listing["items"]:
+        return  # gone by the next poll, then the finalizer
+    finalizers = [f for f in crd["metadata"].get("finalizers", []) if f != _CRD_CLEANUP]
+    admin.request(
+        "PATCH",
+        f"{admin.collection('customresourcedefinitions')}/{crd['metadata']['name']}",
+        {"metadata": {"finalizers": finalizers, "resourceVersion": crd["metadata"]["resourceVersion"]}},
+        content_type="application/merge-patch+json",
+    )
+
+
+def _cleanup_failed(crd: dict[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Terminating" and c.get("reason") == "InstanceDeletionFailed"
+        for c in (crd.get("status") or {}).get("conditions") or []
+    ) and _CRD_CLEANUP in (crd["metadata"].get("finalizers") or [])
+
+
+def _wait_gone(admin: rest.Rest, objects: set[tuple[str, str, str]], test_id: str) -> None:
+    def remaining() -> list[tuple[str, str, str]]:
+        left = []
+        for resource, namespace, name in sorted(objects):
+            live = admin.get(resource, name, namespace)
+            if live is None:
+                continue
+            if resource == "customresourcedefinitions" and _cleanup_failed(live):
+                _finish_crd_cleanup(admin, live)
+            left.append((resource, namespace, name))
+        return left
 
     try:
         rest.poll(lambda: not remaining(), _RESET_TIMEOUT, f"the objects of test {test_id} to be deleted", 0.2)
@@ -265,7 +347,7 @@ def realcluster(
     proxy.faults.clear()
     proxy.up()
     test_id = _test_id(request.node.nodeid)
-    before = _cluster_scoped(admin)
+    before = _snapshot(admin)
     namespace = f"t-{test_id}"[:63].rstrip("-")
     admin.create(
         "namespaces",
