@@ -474,6 +474,13 @@ class _Install:
                 targets.append(wait.Target(d.ref, res))
         component_of = {d.ref: d.component for d in self.desired}
         remaining = {label: set(refs) for label, refs in components.items()}
+        # The component lines come in component order (core, Istiod, gateways, …), whichever gets ready first: a
+        # component is reported once it and every component before it are ready.
+        unreported = list(components)
+
+        def report_ready() -> None:
+            while unreported and unreported[0] not in remaining:
+                self.reporter.component_done(self._component_name(unreported.pop(0)))
 
         def on_ready(ref: objects.ObjectRef) -> None:
             label = component_of.get(ref, "")
@@ -483,7 +490,7 @@ class _Install:
             left.discard(ref)
             if not left:
                 del remaining[label]
-                self.reporter.component_done(self._component_name(label))
+                report_ready()
 
         def on_heartbeat(pending: list[wait.Pending]) -> None:
             self.reporter.waiting(pending)
@@ -506,8 +513,8 @@ class _Install:
             label = component_of.get(ref, "") if ref else ""
             self.reporter.component_failed(self._component_name(label), f"{exc.message}: {exc.detail}")
             raise
-        for label in sorted(remaining, key=lambda lbl: self._component_order(self._component_name(lbl))):
-            self.reporter.component_done(self._component_name(label))
+        remaining.clear()  # wait_ready returned: everything is ready
+        report_ready()
 
     def _ingress(self) -> list[str]:
         lines = []
