@@ -349,6 +349,8 @@ class Manager:
             "fieldsType": "FieldsV1",
             "fieldsV1": to_fields_v1(self.fields),
         }
+        if not self.time:  # a manager whose write changed nothing has no time
+            del entry["time"]
         if self.subresource:
             entry["subresource"] = self.subresource
         return entry
@@ -372,8 +374,13 @@ def read_managers(obj: dict[str, Any] | None) -> list[Manager]:
     return result
 
 
+def _order(manager: Manager) -> tuple[str, str, str, str, str]:
+    """kube-apiserver's order of managedFields: Apply before Update, then by time (none first), manager, ..."""
+    return (manager.operation, manager.time[:19], manager.manager, manager.api_version, manager.subresource)
+
+
 def write_managers(obj: dict[str, Any], managers: list[Manager]) -> None:
-    entries = [m.to_entry() for m in managers if m.fields]
+    entries = [m.to_entry() for m in sorted(managers, key=_order) if m.fields]
     if entries:
         obj.setdefault("metadata", {})["managedFields"] = entries
     else:
@@ -456,12 +463,14 @@ def apply(
         if remove(merged, path):
             _prune_empty_parents(merged, path, owned)
 
+    # A new manager whose apply changes nothing gets no time (kube-apiserver stamps changing writes only).
+    quiet = mine is None and live is not None and merged == live
     if mine is None:
-        mine = Manager(manager, "Apply", api_version, now, set(), subresource)
+        mine = Manager(manager, "Apply", api_version, "", set(), subresource)
         managers.append(mine)
     if mine.fields != applied_set:
         mine.fields = applied_set
-        mine.time = now
+        mine.time = "" if quiet else now
         mine.api_version = api_version
     return ApplyResult(merged, [m for m in managers if m.fields])
 

@@ -850,8 +850,8 @@ class Cluster:
         meta = new["metadata"]
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             gone = self.store.remove(rt.group_resource, meta.get("namespace", ""), meta["name"])
-            if gone is not None:
-                return gone
+            if gone is not None:  # kube-apiserver answers the object as this write left it
+                return new
         stored = self.store.put(rt.group_resource, new)
         return stored
 

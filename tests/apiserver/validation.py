@@ -121,6 +121,10 @@ def _port_range(value: Any, field: str) -> list[dict[str, Any]]:
 
 def _service_causes(spec: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    selector = spec.get("selector")
+    for value in (selector or {}).values() if isinstance(selector, dict) else ():
+        if isinstance(value, str) and len(value.encode()) > 63:
+            out.append(cause("spec.selector", f"Invalid value: {_invalid_value(value)}: must be no more than 63 bytes"))
     ports = spec.get("ports")
     if spec.get("type", "ClusterIP") != "ExternalName" and not ports:
         out.append(cause("spec.ports", "Required value", "FieldValueRequired"))

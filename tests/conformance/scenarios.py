@@ -37,16 +37,12 @@ class Scenario:
 # Accepted deviations (tests/apiserver/README.md, "Accepted deviations from kube-apiserver"): the reason, and the
 # exact transcript paths that differ — the scenario fails if either server changes.
 REASONS = {
-    "managed-fields-order": "managedFields entries are not sorted (Apply first, then by time) and a no-op apply"
-    " stamps a time",
     "csa-upgrade": "no upgrade of client-side apply's managed fields and last-applied annotation on the first"
     " server-side apply",
-    "service-selector-name": "a Service name over 63 characters is not also reported against spec.selector",
     "go-wording": "decoding errors carry Python's parser wording, not Go's",
     "put-without-kind": "a PUT without kind answers the object with its managedFields (kube-apiserver drops them)",
     "deletion-finalizers": "Foreground and Orphan deletes act at once and answer a Status; kube-apiserver answers"
     " the object with the foregroundDeletion / orphan finalizer and lets the garbage collector finish",
-    "last-finalizer-answer": "removing the last finalizer of a deleting object answers the object as it was",
     "tables": "Table columns: no per-kind columns or descriptions for built-ins; Age is added even where a CRD"
     " declares printer columns",
     "watch-history": "a bounded event history gives 410 Expired; kube-apiserver serves from etcd until compaction"
@@ -77,13 +73,6 @@ DEVIATIONS: dict[str, Deviation] = {
             "[0].result.body.metadata.resourceVersion",
             "[0].result.body.metadata.uid",
             "[0].result.body.status",
-        ),
-    ),
-    "delete-with-finalizer": Deviation(
-        "last-finalizer-answer",
-        (
-            "[1].result.body.metadata.finalizers",
-            "[1].result.body.metadata.managedFields",
         ),
     ),
     "gc-orphan": Deviation(
@@ -177,13 +166,6 @@ DEVIATIONS: dict[str, Deviation] = {
         "go-wording",
         ("[0].result.body.message",),
     ),
-    "name-service-label-limit": Deviation(
-        "service-selector-name",
-        (
-            "[0].result.body.details.causes",
-            "[0].result.body.message",
-        ),
-    ),
     "paginate-bad-token": Deviation(
         "go-wording",
         ("[0].result.body.message",),
@@ -197,17 +179,6 @@ DEVIATIONS: dict[str, Deviation] = {
         (
             "[3].result",
             "[4].result.j",
-        ),
-    ),
-    "ssa-shared-ownership": Deviation(
-        "managed-fields-order",
-        (
-            "[1].result.body.metadata.managedFields[0].manager",
-            "[1].result.body.metadata.managedFields[0].time",
-            "[1].result.body.metadata.managedFields[1].manager",
-            "[2].result[0].manager",
-            "[2].result[0].time",
-            "[2].result[1].manager",
         ),
     ),
     "table-configmaps-paged": Deviation(
