@@ -130,9 +130,7 @@ def write_directory(
     nothing: the new output is built in a directory beside ``DIR`` and moved into place only when complete, so a
     failure (disk full, permission) leaves the previous output as it was, never a mix of old and new files.
     """
-    directory = Path(target)
-    if directory.is_symlink():
-        directory = directory.resolve()
+    directory = Path(target).resolve()  # `-o .` and symlinks: the real directory, which has a name and a parent
     if directory.exists() and not directory.is_dir():
         raise _refuse(directory, "it is not a directory")
     files = component_files(grouped)
@@ -154,7 +152,12 @@ def write_directory(
         for name, text in files.items():
             _write_new(staging / name, text)
         os.chmod(staging, mode)
-        _swap_into_place(staging, directory, existed)
+        if existed and _holds_cwd(directory):
+            # The working directory cannot be renamed away under the user's shell: complete files are moved in one
+            # by one instead (each rename is atomic; the previous output is removed only after the new one is in).
+            _move_files_into(staging, directory, set(files))
+        else:
+            _swap_into_place(staging, directory, existed)
     except OSError as exc:
         _remove_tree(staging)
         raise _os_error("write to", directory, exc) from exc
@@ -170,6 +173,22 @@ def _write_new(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(path, 0o644)
+
+
+def _holds_cwd(directory: Path) -> bool:
+    try:
+        return Path.cwd().resolve().is_relative_to(directory)
+    except OSError:
+        return False
+
+
+def _move_files_into(staging: Path, directory: Path, names: set[str]) -> None:
+    for name in sorted(names):
+        os.replace(staging / name, directory / name)
+    for entry in directory.iterdir():
+        if entry.name not in names and entry.is_file():
+            entry.unlink()
+    os.rmdir(staging)
 
 
 def _swap_into_place(staging: Path, directory: Path, existed: bool) -> None:

@@ -58,3 +58,13 @@ def test_directory_output_replaces_the_previous_one_completely(tmp_path: Path) -
     kustomization = (out / "kustomization.yaml").read_text()
     assert all(name in kustomization for name in names if name != "kustomization.yaml")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_directory_output_into_the_working_directory(tmp_path: Path) -> None:
+    out = tmp_path / "here"
+    out.mkdir()
+    assert meshctl("manifest", "generate", "-o", ".", cwd=str(out)).code == 0
+    outcome = meshctl("manifest", "generate", "-o", ".", "--set", "profile=minimal", cwd=str(out))
+    assert outcome.code == 0, outcome.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["Base.yaml", "Pilot.yaml", "kustomization.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
