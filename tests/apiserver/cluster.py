@@ -742,6 +742,8 @@ class Cluster:
                 obj["status"] = copy.deepcopy(_INITIAL_STATUS.get((rt.group, rt.kind), {}))
         if rt.group_resource == resources.NAMESPACE.group_resource:
             obj["status"] = {"phase": "Active"}
+            # The namespace strategy's PrepareForCreate, after field tracking: owned by no manager.
+            obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
         if (rt.group, rt.kind) == ("", "Service"):
             self._allocate_service(obj)
 
@@ -795,6 +797,8 @@ class Cluster:
                 result.pop("status", None)
         if rt.group_resource == resources.NAMESPACE.group_resource:
             result["status"] = copy.deepcopy(old.get("status", {"phase": "Active"}))
+            if "finalizers" in (old.get("spec") or {}):  # kept by updates (only /finalize changes them)
+                result.setdefault("spec", {})["finalizers"] = old["spec"]["finalizers"]
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
             if added:

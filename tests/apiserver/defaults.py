@@ -215,8 +215,6 @@ def service(obj: Obj) -> None:
 
 
 def namespace(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    _set(spec, "finalizers", ["kubernetes"])
     labels = obj.setdefault("metadata", {}).setdefault("labels", {})
     labels["kubernetes.io/metadata.name"] = obj["metadata"].get("name", "")
 

@@ -853,6 +853,27 @@ def _json_path(obj: Any, path: str) -> Any:
     return cursor
 
 
+# Column descriptions as kube-apiserver gives them (from the API's field documentation).
+_NAME_DESCRIPTION = (
+    "Name must be unique within a namespace. Is required when creating resources, although some resources may allow "
+    "a client to request the generation of an appropriate name automatically. Name is primarily intended for "
+    "creation idempotence and configuration definition. Cannot be updated. More info: "
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+)
+_AGE_DESCRIPTION = (
+    "CreationTimestamp is a timestamp representing the server time when this object was created. It is not "
+    "guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is "
+    "represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+)
+_NAMESPACE_STATUS = "The status of the namespace"
+_CONFIGMAP_DATA = (
+    "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values "
+    "with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the "
+    "keys in the BinaryData field, this is enforced during validation process."
+)
+
+
 def _paged(table: dict[str, Any], listed: dict[str, Any]) -> dict[str, Any]:
     """A Table of one page carries the list's `continue` and `remainingItemCount`, as the list would."""
     for key in ("continue", "remainingItemCount"):
@@ -864,32 +885,42 @@ def _paged(table: dict[str, Any], listed: dict[str, Any]) -> dict[str, Any]:
 def _table(rt: ResourceType, items: list[dict[str, Any]], rv: str, query: dict[str, str]) -> dict[str, Any]:
     """`meta.k8s.io/v1` Table: Name, the CRD's printer columns (or a status column for namespaces), Age."""
     columns: list[dict[str, Any]] = [
-        {"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}
+        {"name": "Name", "type": "string", "format": "name", "description": _NAME_DESCRIPTION, "priority": 0}
     ]
+    # A CRD's printer columns replace Age (kube-apiserver shows Age for a CRD only if it lists it).
     extra = [c for c in rt.printer_columns if c.get("name", "").lower() != "age"]
+    with_age = not rt.printer_columns or any(c.get("name", "").lower() == "age" for c in rt.printer_columns)
     if rt.kind == "Namespace":
-        extra = [{"name": "Status", "type": "string", "jsonPath": ".status.phase"}]
+        extra = [{"name": "Status", "type": "string", "jsonPath": ".status.phase", "description": _NAMESPACE_STATUS}]
+    elif (rt.group, rt.kind) == ("", "ConfigMap"):
+        extra = [{"name": "Data", "type": "string", "jsonPath": "", "description": _CONFIGMAP_DATA}]
     for column in extra:
+        default = f"Custom resource definition column (in JSONPath format): {column.get('jsonPath', '')}"
         columns.append(
             {
                 "name": column["name"],
                 "type": column.get("type", "string"),
                 "format": column.get("format", ""),
-                "description": column.get("description", ""),
+                "description": column.get("description", default if rt.custom else ""),
                 "priority": column.get("priority", 0),
             }
         )
-    columns.append({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0})
+    if with_age:
+        columns.append({"name": "Age", "type": "string", "format": "", "description": _AGE_DESCRIPTION, "priority": 0})
     include = query.get("includeObject", "Metadata")
     rows = []
     for obj in items:
         cells: list[Any] = [obj["metadata"]["name"]]
         for column in extra:
+            if column is not None and column.get("description") == _CONFIGMAP_DATA:
+                cells.append(len(obj.get("data") or {}) + len(obj.get("binaryData") or {}))
+                continue
             value = _json_path(obj, column.get("jsonPath", ""))
             if column.get("type") == "date" and isinstance(value, str):
                 value = _age(value)
             cells.append(value if value is not None else "")
-        cells.append(_age(obj["metadata"].get("creationTimestamp", "")))
+        if with_age:
+            cells.append(_age(obj["metadata"].get("creationTimestamp", "")))
         row: dict[str, Any] = {"cells": cells}
         if include == "Object":
             row["object"] = obj

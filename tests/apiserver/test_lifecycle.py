@@ -57,7 +57,7 @@ def test_custom_resource_semantics(apiserver: ApiServer, client: Client) -> None
     listed = client.get(WIDGETS).body
     assert listed["kind"] == "WidgetList"
     table = client.request("GET", WIDGETS, headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}).body
-    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Size", "Age"]
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Size"]  # printer columns replace Age
     deleted = client.delete(f"{WIDGETS}/w1")
     assert deleted.body["kind"] == "Status"  # as for built-ins (kube-apiserver)
     assert deleted.body["details"]["kind"] == "widgets"

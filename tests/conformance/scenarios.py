@@ -43,8 +43,6 @@ REASONS = {
     "put-without-kind": "a PUT without kind answers the object with its managedFields (kube-apiserver drops them)",
     "deletion-finalizers": "Foreground and Orphan deletes act at once and answer a Status; kube-apiserver answers"
     " the object with the foregroundDeletion / orphan finalizer and lets the garbage collector finish",
-    "tables": "Table columns: no per-kind columns or descriptions for built-ins; Age is added even where a CRD"
-    " declares printer columns",
     "watch-history": "a bounded event history gives 410 Expired; kube-apiserver serves from etcd until compaction"
     " (every 5 minutes)",
     "openapi": "OpenAPI v3 documents lack what `kubectl explain` renders (descriptions, operation details)",
@@ -52,13 +50,6 @@ REASONS = {
 }
 
 DEVIATIONS: dict[str, Deviation] = {
-    "cr-table": Deviation(
-        "tables",
-        (
-            "[0].result.body.columnDefinitions",
-            "[0].result.body.rows[0].cells",
-        ),
-    ),
     "delete-foreground-body": Deviation(
         "deletion-finalizers",
         (
@@ -155,13 +146,6 @@ DEVIATIONS: dict[str, Deviation] = {
             "[0].result.stdout",
         ),
     ),
-    "kubectl-get-watch-table": Deviation(
-        "tables",
-        (
-            "[0].result.stdout[0]",
-            "[0].result.stdout[1]",
-        ),
-    ),
     "malformed-json": Deviation(
         "go-wording",
         ("[0].result.body.message",),
@@ -179,23 +163,6 @@ DEVIATIONS: dict[str, Deviation] = {
         (
             "[3].result",
             "[4].result.j",
-        ),
-    ),
-    "table-configmaps-paged": Deviation(
-        "tables",
-        (
-            "[0].result.body.columnDefinitions",
-            "[0].result.body.rows[0].cells",
-            "[0].result.body.rows[1].cells",
-        ),
-    ),
-    "table-namespace": Deviation(
-        "tables",
-        (
-            "[0].result.body.columnDefinitions[0].description",
-            "[0].result.body.columnDefinitions[1].description",
-            "[0].result.body.columnDefinitions[2].description",
-            "[0].result.body.rows[0].object.metadata.managedFields[0].fieldsV1.f:spec",
         ),
     ),
     "watch-expired-410": Deviation(
