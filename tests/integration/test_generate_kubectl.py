@@ -1,9 +1,10 @@
-"""`meshctl manifest generate … | kubectl …` against the test API server, with the real kubectl.
+"""`meshctl manifest generate … | kubectl …` with the real kubectl, on both backends (`backend`: the test API server,
+and the real control plane where it can be built).
 
 product.md §3: `meshctl manifest generate --with-namespace | kubectl apply --server-side -f -` must work on a fresh
 cluster with nothing but YAML on stdout; §5: `meshctl manifest generate --set profile=default |
-kubectl delete --ignore-not-found=true -f -` removes what was applied. The server validates every object against
-the Kubernetes OpenAPI schema, so this also checks that what meshctl renders is accepted as a real cluster would.
+kubectl delete --ignore-not-found=true -f -` removes what was applied. Both servers validate every object against
+the Kubernetes OpenAPI schema, so this also checks that what meshctl renders is accepted by a real cluster.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import sys
 
 import yaml
 
-from tests.apiserver.kubectl import Kubectl
-from tests.apiserver.server import ApiServer
+from tests.integration.conftest import Backend
 
 
 def generate(*args: str) -> str:
@@ -30,6 +30,12 @@ def generate(*args: str) -> str:
     return proc.stdout
 
 
+def _file(backend: Backend, name: str, text: str) -> str:
+    path = backend.raw.tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def _identities(stream: str) -> set[tuple[str, str, str]]:
     return {
         (doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"])
@@ -38,9 +44,10 @@ def _identities(stream: str) -> set[tuple[str, str, str]]:
     }
 
 
-def test_generate_with_namespace_applies_server_side_on_a_fresh_cluster(apiserver: ApiServer, kubectl: Kubectl) -> None:
+def test_generate_with_namespace_applies_server_side_on_a_fresh_cluster(backend: Backend) -> None:
+    kubectl = backend.kubectl
     manifest = generate("--with-namespace")
-    path = kubectl.file("istio.yaml", manifest)
+    path = _file(backend, "istio.yaml", manifest)
     applied = kubectl("apply", "--server-side", "--field-manager=kubectl-test", "-f", path).stdout
     assert applied.count("serverside-applied") == len(_identities(manifest)) == 40  # 39 objects + the namespace
 
@@ -55,26 +62,28 @@ def test_generate_with_namespace_applies_server_side_on_a_fresh_cluster(apiserve
         'jsonpath={.spec.ports[?(@.name=="http2")].port}',
     ).stdout
     assert port == "80"
-    stored = apiserver.objects.get("deployments", "istiod", "istio-system")
+    stored = backend.objects.get("deployments", "istiod", "istio-system")
     assert stored is not None
     assert stored["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "meshctl"
 
-    # An identical second apply changes nothing on the server.
+    # An identical second apply changes nothing on the server. On a real cluster the Deployment controller writes the
+    # status until the rollout is done: wait for that first, so that a changed resourceVersion means the apply.
+    if backend.api is None:
+        kubectl("-n", "istio-system", "rollout", "status", "deploy/istiod", "--timeout=60s")
     before = kubectl("-n", "istio-system", "get", "deploy", "istiod", "-o", "jsonpath={.metadata.resourceVersion}")
     kubectl("apply", "--server-side", "--field-manager=kubectl-test", "-f", path)
     after = kubectl("-n", "istio-system", "get", "deploy", "istiod", "-o", "jsonpath={.metadata.resourceVersion}")
     assert before.stdout == after.stdout
 
 
-def test_generate_then_kubectl_delete_ignore_not_found_removes_what_was_applied(
-    apiserver: ApiServer, kubectl: Kubectl
-) -> None:
-    kubectl("apply", "--server-side", "-f", kubectl.file("istio.yaml", generate("--with-namespace")))
+def test_generate_then_kubectl_delete_ignore_not_found_removes_what_was_applied(backend: Backend) -> None:
+    kubectl = backend.kubectl
+    kubectl("apply", "--server-side", "-f", _file(backend, "istio.yaml", generate("--with-namespace")))
     default = generate("--set", "profile=default")
-    deleted = kubectl("delete", "--ignore-not-found=true", "-f", kubectl.file("default.yaml", default)).stdout
+    deleted = kubectl("delete", "--ignore-not-found=true", "-f", _file(backend, "default.yaml", default)).stdout
     assert deleted.count("deleted") == len(_identities(default)) == 39
-    assert apiserver.objects.get("deployments", "istiod", "istio-system") is None
-    assert apiserver.objects.get("customresourcedefinitions", "virtualservices.networking.istio.io", "") is None
+    assert backend.objects.get("deployments", "istiod", "istio-system") is None
+    assert backend.objects.get("customresourcedefinitions", "virtualservices.networking.istio.io", "") is None
     # A second delete finds nothing and still succeeds.
-    again = kubectl("delete", "--ignore-not-found=true", "-f", kubectl.file("again.yaml", generate())).stdout
+    again = kubectl("delete", "--ignore-not-found=true", "-f", _file(backend, "again.yaml", generate())).stdout
     assert again.strip() == ""
