@@ -26,6 +26,7 @@ KUBECTL = "kubectl"
 _UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 _AGE = re.compile(r"^(\d+[smhd])+$|^<unknown>$|^<invalid>$")
+_AGE_COLUMN = re.compile(r"(?<=  )(\d+[smhd])+(?=  |$)")
 _IP = re.compile(r"^10\.96\.\d+\.\d+$|^10\.0\.\d+\.\d+$")
 _VOLATILE = {"uid", "creationTimestamp", "resourceVersion", "deletionTimestamp", "time", "continue", "selfLink"}
 
@@ -228,7 +229,8 @@ def normalise(value: Any, ns: str, key: str = "") -> Any:
         value = re.sub(r"\bgen-([a-z-]*?)[a-z0-9]{5}\b", r"gen-\1<rand>", value)
         if _AGE.match(value) or _IP.match(value):
             return "<age>" if _AGE.match(value) else "<ip>"
-        return value
+        # A table row printed by kubectl (`a      0      1s`): its AGE column depends on when the row was printed.
+        return _AGE_COLUMN.sub("<age>", value) if "  " in value else value
     return value
 
 
