@@ -235,6 +235,16 @@ class RealCluster:
             "the default ServiceAccount (service account controller)",
             lambda: self.admin.get("serviceaccounts", "default", "default") is not None,
         )
+        # The root-CA publisher writes kube-root-ca.crt into every namespace soon after start: waited for, so that no
+        # test's before/after comparison (tests/cluster/fixtures.py) mistakes the late ones for its own.
+        self._wait(
+            deadline,
+            "kube-root-ca.crt in the initial namespaces (root-CA publisher)",
+            lambda: all(
+                self.admin.get("configmaps", "kube-root-ca.crt", ns) is not None
+                for ns in ("default", "kube-system", "kube-public", "kube-node-lease")
+            ),
+        )
         self.write_kubeconfig(self.kubeconfig_path)
         self.audit.start()
 

@@ -364,7 +364,11 @@ class FaultProxy:
                     ) from None
         content_type = upstream.getheader("Content-Type", "application/json")
         out_headers = [(k, v) for k, v in upstream.getheaders() if k.lower() not in _RESPONSE_DROP]
-        if upstream.getheader("Content-Length") is None and upstream.status != 204:
+        # 204 and 304 never carry a body (nor does any answer to HEAD): relaying one as a chunked stream would put a
+        # stray "0" chunk on the connection, which the client reads as the next response (kubectl's cached
+        # discovery gets 304s: "malformed HTTP response \"0\"").
+        bodiless = upstream.status in (204, 304) or request.method == "HEAD"
+        if upstream.getheader("Content-Length") is None and not bodiless:
             return httpserver.Response(
                 upstream.status, content_type=content_type, headers=out_headers, stream=self._relay(upstream)
             )

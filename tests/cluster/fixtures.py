@@ -243,9 +243,19 @@ def _snapshot(admin: rest.Rest) -> set[tuple[str, str, str]]:
         if _served(admin, resource):
             for item in admin.list(resource):  # every namespace in one request; only the kept ones count
                 meta = item["metadata"]
-                if meta.get("namespace") in _KEEP_NAMESPACES:
+                if meta.get("namespace") in _KEEP_NAMESPACES and not _control_plane_made(meta):
                     found.add((resource, meta["namespace"], meta["name"]))
     return found
+
+
+_CONTROL_PLANE_MANAGERS = frozenset({"kube-apiserver", "kube-controller-manager", "kube-scheduler"})
+
+
+def _control_plane_made(meta: dict[str, Any]) -> bool:
+    """Written only by the control plane (kube-root-ca.crt, recreated by its publisher whenever it is missing): not
+    a test's debris, whenever it appeared."""
+    managers = {entry.get("manager", "") for entry in meta.get("managedFields") or ()}
+    return bool(managers) and managers <= _CONTROL_PLANE_MANAGERS
 
 
 def _reset(admin: rest.Rest, before: set[tuple[str, str, str]], test_id: str) -> None:

@@ -227,6 +227,8 @@ def normalise(value: Any, ns: str, key: str = "") -> Any:
         value = _UID.sub("<uid>", value)
         value = _TIME.sub("<time>", value)
         value = re.sub(r"\bgen-([a-z-]*?)[a-z0-9]{5}\b", r"gen-\1<rand>", value)
+        # 410 Expired names the oldest resourceVersion still served, which depends on the server's history.
+        value = re.sub(r"^(too old resource version: \d+) \(\d+\)$", r"\1 (<oldest>)", value)
         if _AGE.match(value) or _IP.match(value):
             return "<age>" if _AGE.match(value) else "<ip>"
         # A table row printed by kubectl (`a      0      1s`): its AGE column depends on when the row was printed.

@@ -22,6 +22,9 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 class Deviation:
     reason: str  # as in tests/apiserver/README.md, "Accepted deviations from kube-apiserver"
     paths: tuple[str, ...]  # the JSON paths of the transcript that differ (exactly these)
+    # The real side's answer depends on timing outside the test's control (an etcd compaction every 5 minutes):
+    # the scenario may then agree completely; any other difference still fails it.
+    may_agree: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,6 +171,7 @@ DEVIATIONS: dict[str, Deviation] = {
     "watch-expired-410": Deviation(
         "watch-history",
         ("[0].result.events",),
+        may_agree=True,  # after kube-apiserver's first compaction it answers 410 Expired as well
     ),
 }
 
