@@ -40,7 +40,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from meshctl.kube import discovery, redact
 from meshctl.kube import errors as kerrors
@@ -98,6 +98,14 @@ class WatchEvent:
     @property
     def resource_version(self) -> str:
         return str((self.object.get("metadata") or {}).get("resourceVersion") or "")
+
+
+class _Payload(TypedDict, total=False):
+    """The optional keyword arguments that ``RestClient._json`` passes on to ``RestClient._send`` as they are."""
+
+    body: bytes | None
+    content_type: str
+    res: Resource | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -530,13 +538,11 @@ class RestClient:
         path: str,
         query: Mapping[str, str] | None = None,
         *,
-        body: bytes | None = None,
-        content_type: str = JSON,
         verb: str,
         what: str,
-        res: Resource | None = None,
+        **payload: Unpack[_Payload],
     ) -> dict[str, Any]:
-        response = self._send(method, path, query, body=body, content_type=content_type, verb=verb, what=what, res=res)
+        response = self._send(method, path, query, verb=verb, what=what, **payload)
         data = response.data
         try:
             document = json.loads(data) if data else {}
