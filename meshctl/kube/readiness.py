@@ -70,6 +70,17 @@ def condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
     return None
 
 
+def _rollout(*gates: tuple[bool, str]) -> Readiness:
+    """Waiting (reason ``Rollout``) with the message of the first gate still unmet, in order; else ready.
+
+    Each gate is ``(unmet, message)``: a workload's rollout steps, checked in the order they complete.
+    """
+    for unmet, message in gates:
+        if unmet:
+            return Readiness(State.WAITING, "Rollout", message)
+    return READY
+
+
 def _deployment(obj: Mapping[str, Any]) -> Readiness:
     progressing = condition(obj, "Progressing")
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
@@ -84,15 +95,12 @@ def _deployment(obj: Mapping[str, Any]) -> Readiness:
     total = int(status.get("replicas") or 0)
     ready = int(status.get("readyReplicas") or 0)
     available = int(status.get("availableReplicas") or 0)
-    if updated < wanted:
-        return Readiness(State.WAITING, "Rollout", f"{updated} of {wanted} replicas updated")
-    if total > updated:
-        return Readiness(State.WAITING, "Rollout", f"{total - updated} old replicas pending termination")
-    if ready < wanted:
-        return Readiness(State.WAITING, "Rollout", f"{ready} of {wanted} replicas ready")
-    if available < updated:
-        return Readiness(State.WAITING, "Rollout", f"{available} of {updated} updated replicas available")
-    return READY
+    return _rollout(
+        (updated < wanted, f"{updated} of {wanted} replicas updated"),
+        (total > updated, f"{total - updated} old replicas pending termination"),
+        (ready < wanted, f"{ready} of {wanted} replicas ready"),
+        (available < updated, f"{available} of {updated} updated replicas available"),
+    )
 
 
 def _daemonset(obj: Mapping[str, Any]) -> Readiness:
@@ -104,13 +112,11 @@ def _daemonset(obj: Mapping[str, Any]) -> Readiness:
     scheduled = int(status.get("currentNumberScheduled") or 0)
     updated = int(status.get("updatedNumberScheduled") or 0)
     ready = int(status.get("numberReady") or 0)
-    if scheduled < desired:
-        return Readiness(State.WAITING, "Rollout", f"{scheduled} of {desired} pods scheduled")
-    if updated < desired:
-        return Readiness(State.WAITING, "Rollout", f"{updated} of {desired} pods updated")
-    if ready < desired:
-        return Readiness(State.WAITING, "Rollout", f"{ready} of {desired} pods ready")
-    return READY
+    return _rollout(
+        (scheduled < desired, f"{scheduled} of {desired} pods scheduled"),
+        (updated < desired, f"{updated} of {desired} pods updated"),
+        (ready < desired, f"{ready} of {desired} pods ready"),
+    )
 
 
 def _statefulset(obj: Mapping[str, Any]) -> Readiness:
@@ -123,11 +129,10 @@ def _statefulset(obj: Mapping[str, Any]) -> Readiness:
     partition = int(((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition") or 0)
     updated = int(status.get("updatedReplicas") or 0)
     ready = int(status.get("readyReplicas") or 0)
-    if updated < wanted - partition:
-        return Readiness(State.WAITING, "Rollout", f"{updated} of {wanted - partition} replicas updated")
-    if ready < wanted:
-        return Readiness(State.WAITING, "Rollout", f"{ready} of {wanted} replicas ready")
-    return READY
+    return _rollout(
+        (updated < wanted - partition, f"{updated} of {wanted - partition} replicas updated"),
+        (ready < wanted, f"{ready} of {wanted} replicas ready"),
+    )
 
 
 def _job(obj: Mapping[str, Any]) -> Readiness:

@@ -94,6 +94,14 @@ def deployment(wanted: int = 1, generation: int = 2, **status: Any) -> dict[str,
             State.READY,
             "",
         ),
+        *(
+            (
+                {"kind": kind, "metadata": {"generation": 2}, "status": {"observedGeneration": 1}},
+                State.WAITING,
+                "waiting for the controller to observe the latest spec",
+            )
+            for kind in ("DaemonSet", "StatefulSet")
+        ),
         ({"kind": "Job", "status": {}}, State.WAITING, "not complete yet"),
         ({"kind": "Job", "status": {"conditions": [{"type": "Complete", "status": "True"}]}}, State.READY, ""),
         (
