@@ -1,0 +1,1 @@
+"""Bad input through the CLI: the enforced error catalogue and property tests of the cluster commands' inputs."""

@@ -1,0 +1,356 @@
+"""The error catalogue: every error site of ``meshctl/`` (see :mod:`tests.badinput.scanner`) with one CLI case.
+
+A :class:`Case` is the command line (``{tmp}`` is the test's directory, ``{kc}`` the kubeconfig of the test API
+server or, without ``cluster=True``, one pointing at a closed port), the files, stdin and environment it needs,
+setup steps (run with a :class:`Context`), the expected exit code and a regular expression the first stderr line
+(``error: …``) must match. ``stdout`` is a regular expression the whole of stdout must match (``""``: nothing).
+
+Sites that no command line can reach are in :data:`UNREACHABLE` with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tests.helpers import run_cli
+
+#: A kubeconfig whose server is a closed port of 127.0.0.1 (port 1: nothing listens there without root).
+CLOSED_PORT_KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- name: closed
+  cluster: {server: "http://127.0.0.1:1"}
+users:
+- name: nobody
+  user: {token: not-a-secret}
+contexts:
+- name: closed
+  context: {cluster: closed, user: nobody}
+current-context: closed
+"""
+
+#: The subprocess program: the console-script entry point, with one attempt per cluster request (as the in-process
+#: tests have through tests/badinput/conftest.py), so that an unreachable cluster fails at once.
+SUBPROCESS_MAIN = (
+    "import functools; from meshctl.kube import client; "
+    "client.RetryPolicy = functools.partial(client.RetryPolicy, budget=0.0); "
+    "from meshctl.cli.app import main; main()"
+)
+
+
+@dataclasses.dataclass
+class Context:
+    tmp: pathlib.Path
+    api: Any = None  # tests.apiserver.server.ApiServer for cluster cases
+    monkeypatch: Any = None  # pytest.MonkeyPatch, for the simulated faults
+
+    def __post_init__(self) -> None:
+        closed = self.tmp / "closed-kubeconfig"
+        closed.write_text(CLOSED_PORT_KUBECONFIG, encoding="utf-8")
+        self.kubeconfig = self.api.kubeconfig_path if self.api is not None else closed
+
+    def expand(self, text: str) -> str:
+        return text.replace("{tmp}", str(self.tmp)).replace("{kc}", str(self.kubeconfig))
+
+    def write_files(self, files: Mapping[str, str | bytes]) -> None:
+        for name, content in files.items():
+            path = self.tmp / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(self.expand(content), encoding="utf-8")
+
+    def meshctl(self, *args: str, expect: int | None = 0) -> None:
+        run_cli(*(self.expand(a) for a in args), "--kubeconfig", str(self.kubeconfig), expect=expect)
+
+
+Step = Callable[[Context], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    argv: tuple[str, ...]
+    exit: int
+    expect: str  # regular expression searched in the first stderr line
+    files: Mapping[str, str | bytes] = dataclasses.field(default_factory=dict)
+    stdin: str = ""
+    stdin_tty: bool = False
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    cluster: bool = False
+    setup: tuple[Step, ...] = ()
+    stdout: str | None = ""  # regular expression for all of stdout; None: not checked (data commands)
+    subprocess: bool = False
+    stdout_to: str | None = None  # subprocess: stdout goes to this file (e.g. /dev/full), not a pipe
+    checks: tuple[Callable[[Context, str], None], ...] = ()
+
+
+def case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:  # noqa: A002 - mirrors the CLI's word
+    return Case(tuple(argv), exit, expect, **kwargs)
+
+
+def installed(*extra: str) -> Step:
+    """Setup: install Istio (default profile plus ``extra`` arguments) on the test API server."""
+
+    def step(ctx: Context) -> None:
+        ctx.meshctl("install", "-y", *extra)
+
+    return step
+
+
+def fault(target: str, attribute: str, exc: Callable[[], BaseException]) -> Step:
+    """Setup: make ``target.attribute`` (a meshctl module's function) raise ``exc()`` - an OS fault or a bug that no
+    input can cause, simulated at the one place it would happen."""
+
+    def step(ctx: Context) -> None:
+        import importlib
+
+        def fail(*args: object, **kwargs: object) -> Any:
+            raise exc()
+
+        ctx.monkeypatch.setattr(importlib.import_module(target), attribute, fail)
+
+    return step
+
+
+KC = ("--kubeconfig", "{kc}")
+EXIT_USAGE, EXIT_INPUT, EXIT_CLUSTER, EXIT_TIMEOUT, EXIT_VERIFY, EXIT_ABORTED, EXIT_CONFLICT, EXIT_IO = 2, 3, 4, 5, 6, 7, 8, 74
+
+CATALOGUE: dict[str, Case] = {
+    # --- the CLI's own error lines -------------------------------------------------------------------------------
+    "meshctl/cli/app.py::_usage_message::error-line#1": case(
+        "manifest", "generate", "--no-such-flag", exit=EXIT_USAGE, expect=r"^error: No such option: --no-such-flag$"
+    ),
+    "meshctl/cli/app.py::_interrupted::error-line#1": case(
+        "manifest", "generate", exit=130, expect=r"^error: interrupted$",
+        setup=(fault("meshctl.render.pipeline", "render", KeyboardInterrupt),),
+    ),
+    "meshctl/cli/app.py::_io_error::LocalIOError#1": case(
+        "manifest", "generate", exit=EXIT_IO, expect=r"^error: cannot access /some/where: Input/output error$",
+        setup=(fault("meshctl.render.pipeline", "render", lambda: OSError(5, "Input/output error", "/some/where")),),
+    ),
+    "meshctl/cli/app.py::_io_error::LocalIOError#2": case(
+        "manifest", "generate", exit=EXIT_IO, expect=r"^error: local I/O error: Input/output error$",
+        setup=(fault("meshctl.render.pipeline", "render", lambda: OSError(5, "Input/output error")),),
+    ),
+    "meshctl/cli/app.py::_check_arguments::InputLimitError#1": case(
+        "manifest", "generate", "--set", "values.x=" + "a" * 70_000, exit=EXIT_INPUT,
+        expect=r"^error: argument 4 is too long \(70009 characters; the limit is 65536\)$",
+    ),
+    "meshctl/cli/app.py::_check_arguments::InputLimitError#2": case(
+        "manifest", "generate", "--set", "values.x=\udcff", exit=EXIT_INPUT,
+        expect=r"^error: argument 4 is not UTF-8 text \(invalid byte at offset 9\): values.x=\\xff$",
+    ),
+    "meshctl/cli/app.py::run::error-line#1": case(
+        "manifest", "generate", exit=70, expect=r"^error: internal error: RuntimeError: a simulated bug$",
+        setup=(fault("meshctl.render.pipeline", "render", lambda: RuntimeError("a simulated bug")),),
+    ),
+    "meshctl/cli/app.py::_StdoutGuard._fail::LocalIOError#1": case(
+        "manifest", "generate", exit=EXIT_IO, expect=r"^error: cannot write to standard output: No space left on device$",
+        subprocess=True, stdout_to="/dev/full",
+    ),
+    "meshctl/cli/output.py::format_error::error-line#1": case(
+        "profile", "dump", "no-such-profile", exit=EXIT_INPUT, expect=r"^error: unknown profile 'no-such-profile'$"
+    ),
+    # --- cli: options that do not go together, bad option values -------------------------------------------------
+    "meshctl/cli/options.py::parse_duration::UsageError#1": case(
+        "install", "--dry-run", "--readiness-timeout", "soon", *KC, exit=EXIT_USAGE,
+        expect=r"^error: invalid value for --readiness-timeout: 'soon' is not a duration$",
+    ),
+    "meshctl/cli/options.py::parse_duration::UsageError#2": case(
+        "install", "--dry-run", "--lock-timeout=-5", *KC, exit=EXIT_USAGE,
+        expect=r"^error: invalid value for --lock-timeout: '-5' is negative$",
+    ),
+    "meshctl/cli/output.py::parse_output_format::UsageError#1": case(
+        "profile", "dump", "-o", "jsonpath=", exit=EXIT_USAGE, expect=r"^error: empty jsonpath expression in -o jsonpath=$"
+    ),
+    "meshctl/cli/output.py::parse_output_format::UsageError#2": case(
+        "profile", "list", "-o", "xml", exit=EXIT_USAGE, expect=r"^error: unknown output format 'xml'$"
+    ),
+    "meshctl/cli/output.py::_jsonpath_values::UsageError#1": case(
+        "profile", "dump", "-o", "jsonpath={.[[[", exit=EXIT_USAGE, expect=r"^error: invalid jsonpath expression '\{\.\[\[\['"
+    ),
+    "meshctl/cli/profile.py::diff::UsageError#1": case(
+        "profile", "diff", "-", "-", exit=EXIT_USAGE, expect=r"^error: standard input can be read once: only one of A and B"
+    ),
+    "meshctl/cli/progress.py::heartbeat::UsageError#1": case(
+        "install", "--dry-run", *KC, exit=EXIT_USAGE, env={"MESHCTL_HEARTBEAT": "often"},
+        expect=r"^error: MESHCTL_HEARTBEAT='often' is not a number of seconds$",
+    ),
+    "meshctl/cli/uninstall.py::uninstall::UsageError#1": case(
+        "uninstall", *KC, exit=EXIT_USAGE, expect=r"^error: at least one of --revision \(or --set revision=REV\), --filename or --purge"
+    ),
+    "meshctl/cli/uninstall.py::uninstall::UsageError#2": case(
+        "uninstall", "-r", "canary", "--delete-user-config", *KC, exit=EXIT_USAGE,
+        expect=r"^error: --delete-user-config only goes with --purge$",
+    ),
+    "meshctl/render/components.py::resolve_label::UsageError#1": case(
+        "manifest", "generate", "--component", "Bogus", exit=EXIT_USAGE, expect=r"^error: unknown component 'Bogus'$"
+    ),
+    # --- reading -f files ------------------------------------------------------------------------------------------
+    "meshctl/config/layering.py::_stdin_check::UsageError#1": case(
+        "manifest", "generate", "-f", "-", "-f", "x.yaml", files={"x.yaml": "{}\n"}, exit=EXIT_USAGE,
+        expect=r"^error: -f -: standard input may only be the last -f$",
+    ),
+    "meshctl/config/layering.py::_string_setting::InputError#1": case(
+        "manifest", "generate", "-f", "p.yaml", files={"p.yaml": "spec:\n  profile: [1]\n"}, exit=EXIT_INPUT,
+        expect=r"^error: p.yaml: spec.profile must be a string, not a list of 1$",
+    ),
+    "meshctl/config/loading.py::read_source::InputError#2": case(
+        "manifest", "generate", "-f", "d", files={"d/x": ""}, exit=EXIT_INPUT, expect=r"^error: cannot read d: is a directory$"
+    ),
+    "meshctl/config/loading.py::read_source::InputError#3": case(
+        "manifest", "generate", "-f", "missing.yaml", exit=EXIT_INPUT,
+        expect=r"^error: cannot read missing.yaml: No such file or directory$",
+    ),
+    "meshctl/config/loading.py::read_source::LocalIOError#1": case(
+        "manifest", "generate", "-f", "/proc/self/mem", exit=EXIT_IO,
+        expect=r"^error: cannot read /proc/self/mem: Input/output error$",
+    ),
+    "meshctl/config/loading.py::_size_error::InputLimitError#1": case(
+        "manifest", "generate", "-f", "big.yaml", files={"big.yaml": "#" + "x" * (4 * 1024 * 1024) + "\n"},
+        exit=EXIT_INPUT, expect=r"^error: big.yaml: input too large \(4.0 MiB; the limit is 4 MiB\)$",
+    ),
+    "meshctl/config/loading.py::decode::InputLimitError#1": case(
+        "manifest", "generate", "-f", "latin1.yaml", files={"latin1.yaml": b"spec: {profile: d\xe9mo}\n"}, exit=EXIT_INPUT,
+        expect=r"^error: latin1.yaml: not UTF-8 text \(invalid byte 0xe9 at offset 17\)$",
+    ),
+    "meshctl/config/loading.py::decode::InputLimitError#2": case(
+        "manifest", "generate", "-f", "-", stdin="spec: {profile: \udcff}\n", exit=EXIT_INPUT,
+        expect=r"^error: <stdin>: not UTF-8 text \(lone surrogate at offset 16\)$",
+    ),
+    "meshctl/config/loading.py::decode::InputLimitError#3": case(
+        "manifest", "generate", "-f", "bin.yaml", files={"bin.yaml": b"spec: {}\n\x00\x01\x02"}, exit=EXIT_INPUT,
+        expect=r"^error: bin.yaml: binary data \(control character U\+0000 on line 2\)$",
+    ),
+    "meshctl/config/loading.py::_depth_error::InputLimitError#1": case(
+        "manifest", "generate", "-f", "deep.yaml", files={"deep.yaml": "spec: " + "[" * 200 + "]" * 200 + "\n"},
+        exit=EXIT_INPUT, expect=r"^error: deep.yaml: nesting deeper than 100 levels$",
+    ),
+    "meshctl/config/loading.py::_Builder.build::InputLimitError#1": case(
+        "manifest", "generate", "-f", "rec.yaml", files={"rec.yaml": "spec: &x {values: [*x]}\n"}, exit=EXIT_INPUT,
+        expect=r"^error: rec.yaml:1:\d+: recursive YAML alias$",
+    ),
+    "meshctl/config/loading.py::_Builder.build::InputLimitError#2": case(
+        "manifest", "generate", "-f", "bomb.yaml", exit=EXIT_INPUT,
+        files={"bomb.yaml": "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+            f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 6)
+        )},
+        expect=r"^error: bomb.yaml: YAML aliases expand to more than 10000 extra nodes$",
+    ),
+    "meshctl/config/loading.py::_Builder.build::InputLimitError#3": case(
+        "manifest", "generate", "-f", "wide.yaml", files={"wide.yaml": 'a: &a "' + "x" * 600_000 + '"\nb: [*a, *a]\n'},
+        exit=EXIT_INPUT, expect=r"^error: wide.yaml: YAML aliases expand to more than 1 MiB of text$",
+    ),
+    "meshctl/config/loading.py::_Builder.tag_error::InputError#1": case(
+        "manifest", "generate", "-f", "tag.yaml", files={"tag.yaml": "spec: !!binary abc\n"}, exit=EXIT_INPUT,
+        expect=r"^error: tag.yaml:1:7: unsupported YAML tag tag:yaml.org,2002:binary$",
+    ),
+    "meshctl/config/loading.py::_Builder.scalar::InputError#1": case(
+        "manifest", "generate", "-f", "int.yaml", files={"int.yaml": "spec:\n  values: {x: 0b_}\n"}, exit=EXIT_INPUT,
+        expect=r"^error: int.yaml:2:\d+: 0b_ is not a valid integer$",
+    ),
+    "meshctl/config/loading.py::_Builder.scalar::InputError#2": case(
+        "manifest", "generate", "-f", "inf.yaml", files={"inf.yaml": "spec:\n  values: {x: .inf}\n"}, exit=EXIT_INPUT,
+        expect=r"^error: inf.yaml:2:\d+: .inf is not a finite number$",
+    ),
+    "meshctl/config/loading.py::_Builder.mapping::InputError#1": case(
+        "manifest", "generate", "-f", "key.yaml", files={"key.yaml": "spec:\n  ? [a]\n  : 1\n"}, exit=EXIT_INPUT,
+        expect=r"^error: key.yaml:2:5: a mapping key must be a plain value, not a list or map$",
+    ),
+    "meshctl/config/loading.py::_Builder.mapping::InputLimitError#1": case(
+        "manifest", "generate", "-f", "dup.yaml", files={"dup.yaml": "spec: {profile: demo, profile: minimal}\n"},
+        exit=EXIT_INPUT, expect=r"^error: dup.yaml:1:\d+: duplicate key 'profile'$",
+    ),
+    "meshctl/config/loading.py::_Builder.merge_sources::InputError#1": case(
+        "manifest", "generate", "-f", "merge.yaml", files={"merge.yaml": "spec:\n  <<: [1]\n"}, exit=EXIT_INPUT,
+        expect=r"^error: merge.yaml:2:\d+: '<<' merges only maps$",
+    ),
+    "meshctl/config/loading.py::load_documents::InputError#1": case(
+        "manifest", "generate", "-f", "broken.yaml", files={"broken.yaml": "spec: [\n"}, exit=EXIT_INPUT,
+        expect=r"^error: broken.yaml:2:1: invalid YAML: did not find expected node content$",
+    ),
+    "meshctl/config/loading.py::load_iop::InputLimitError#1": case(
+        "manifest", "generate", "-f", "two.yaml", files={"two.yaml": "spec: {}\n---\nspec: {}\n"}, exit=EXIT_INPUT,
+        expect=r"^error: two.yaml: holds 2 YAML documents; a file may hold one IstioOperator$",
+    ),
+    "meshctl/config/loading.py::load_iop::InputError#1": case(
+        "manifest", "generate", "-f", "list.yaml", files={"list.yaml": "- spec\n"}, exit=EXIT_INPUT,
+        expect=r"^error: list.yaml: an IstioOperator document must be a map, not list$",
+    ),
+    "meshctl/config/loading.py::load_iop::InputError#2": case(
+        "manifest", "generate", "-f", "kind.yaml", files={"kind.yaml": "kind: Deployment\n"}, exit=EXIT_INPUT,
+        expect=r"^error: kind.yaml: kind is 'Deployment', expected IstioOperator$",
+    ),
+    "meshctl/config/loading.py::load_iop::InputError#3": case(
+        "manifest", "generate", "-f", "api.yaml", files={"api.yaml": "apiVersion: v1\n"}, exit=EXIT_INPUT,
+        expect=r"^error: api.yaml: apiVersion is 'v1', expected install.istio.io/v1alpha1$",
+    ),
+    "meshctl/config/loading.py::load_iop::InputError#4": case(
+        "manifest", "generate", "-f", "spec.yaml", files={"spec.yaml": "spec: 3\n"}, exit=EXIT_INPUT,
+        expect=r"^error: spec.yaml: spec must be a map$",
+    ),
+    "meshctl/config/loading.py::load_iop_files::InputLimitError#1": case(
+        "manifest", "generate", *(a for i in range(5) for a in ("-f", f"part{i}.yaml")), exit=EXIT_INPUT,
+        files={f"part{i}.yaml": "#" + "x" * (4 * 1024 * 1024 - 100) + "\n" for i in range(5)},
+        expect=r"^error: part4.yaml: the -f inputs together exceed 16 MiB \(the limit on all input files\)$",
+    ),
+    # --- --set and other paths -------------------------------------------------------------------------------------
+    "meshctl/config/paths.py::int_range_error::InputLimitError#1": case(
+        "manifest", "generate", "--set", "values.pilot.replicaCount=99999999999999999999", exit=EXIT_INPUT,
+        expect=r"^error: --set values.pilot.replicaCount: integer 99999999999999999999 is out of range \(64-bit signed",
+    ),
+    "meshctl/config/paths.py::_check_depth::InputLimitError#1": case(
+        "manifest", "generate", "--set", ".".join(["a"] * 120) + "=1", exit=EXIT_INPUT,
+        expect=r"^error: --set: path has 120 segments; the limit is 100 \(the nesting limit of files\)$",
+    ),
+    # --- profiles and --manifests ----------------------------------------------------------------------------------
+    "meshctl/config/profiles.py::_names::LocalIOError#1": case(
+        "manifest", "generate", "-d", "{tmp}/md", files={"md/profiles/default.yaml": "{}\n"}, exit=EXIT_IO,
+        setup=(fault("os", "scandir", lambda: PermissionError(13, "Permission denied")),),
+        expect=r"^error: cannot read directory .*/md/profiles: Permission denied$",
+    ),
+    "meshctl/config/profiles.py::load_profile::InputError#1": case(
+        "manifest", "generate", "-d", "{tmp}/md", files={"md/profiles/default.yaml": "- spec\n"}, exit=EXIT_INPUT,
+        expect=r"^error: profile default: .*/md/profiles/default.yaml is not an IstioOperator document$",
+    ),
+    "meshctl/config/profiles.py::_load_layer::InputError#1": case(
+        "manifest", "generate", "-d", "{tmp}/md", "--set", "values.global.platform=gke", exit=EXIT_INPUT,
+        files={"md/profiles/default.yaml": "spec: {}\n", "md/profiles/platforms/gke.yaml": "- 1\n"},
+        expect=r"^error: platform gke: .*/md/profiles/platforms/gke.yaml must hold a map of values$",
+    ),
+    "meshctl/config/profiles.py::_load_named::InputError#1": case(
+        "manifest", "generate", "--set", "values.global.platform=bogus", exit=EXIT_INPUT,
+        expect=r"^error: unknown platform 'bogus'$",
+    ),
+    "meshctl/config/loading.py::load_yaml_file::InputError#1": case(
+        "manifest", "generate", "-d", "{tmp}/md", files={"md/profiles/default.yaml": "spec: {}\n---\nspec: {}\n"},
+        exit=EXIT_INPUT, expect=r"^error: .*/md/profiles/default.yaml: holds 2 YAML documents; expected one$",
+    ),
+    "meshctl/config/resources.py::_user_dir::InputError#1": case(
+        "manifest", "generate", "-d", "file", files={"file": "x"}, exit=EXIT_INPUT,
+        expect=r"^error: --manifests file: not a directory$",
+    ),
+    # --- the effective configuration --------------------------------------------------------------------------------
+    "meshctl/config/layering.py::build_effective_config::ValidationError#1": case(
+        "manifest", "generate", "-f", "v.yaml", files={"v.yaml": "spec:\n  values:\n    pilot:\n      replicaCount: abc\n"},
+        exit=EXIT_INPUT, expect=r"^error: invalid configuration: 1 problem$",
+    ),
+    "meshctl/config/layering.py::strict_error::InputError#1": case(
+        "--strict", "manifest", "generate", "--set", "values.pilot.unknownSetting=1", exit=EXIT_INPUT,
+        expect=r"^error: values.pilot.unknownSetting: meshctl does not use this key",
+    ),
+    "meshctl/config/layering.py::strict_error::InputError#2": case(
+        "--strict", "manifest", "generate", "--set", "values.pilot.one=1", "--set", "values.pilot.two=2",
+        exit=EXIT_INPUT, expect=r"^error: 2 configuration warnings \(errors because of --strict\)$",
+    ),
+}
+
+#: Usage errors of the command-line parser (click), which has no meshctl error site of its own: each kind once.
+EXTRA_CASES: dict[str, Case] = {}
+
+UNREACHABLE: dict[str, str] = {}
