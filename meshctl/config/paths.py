@@ -617,6 +617,19 @@ def _new_container(seg: Segment) -> Any:
     return [] if seg.kind is not Kind.KEY else {}
 
 
+def _new_child(path: Path, at: int) -> Any:
+    """A new, empty container for segment ``at``, which does not exist: a map or list as the next segment wants.
+
+    A selection (``[key:value]``, ``[value]``) in a list that does not exist yet is an error: nothing matches.
+    """
+    following = path.segments[at + 1]
+    if following.kind in (Kind.SELECT, Kind.MATCH):
+        raise path.error(
+            f"{path.prefix(at + 1)} does not exist, so nothing can be selected in it", following, not_found=True
+        )
+    return _new_container(following)
+
+
 def _locate(tree: Any, path: Path, *, create: bool) -> tuple[Any, Segment]:
     """Walk to the parent of the last segment; create missing maps/lists when ``create``."""
     node = tree
@@ -630,13 +643,7 @@ def _locate(tree: Any, path: Path, *, create: bool) -> tuple[Any, Segment]:
             if child is None:
                 if not create:
                     raise _missing_key(path, i, node)
-                if following.kind in (Kind.SELECT, Kind.MATCH):
-                    raise path.error(
-                        f"{path.prefix(i + 1)} does not exist, so nothing can be selected in it",
-                        following,
-                        not_found=True,
-                    )
-                child = _new_container(following)
+                child = _new_child(path, i)
                 node[seg.key] = child
             node = child
             continue
@@ -649,13 +656,7 @@ def _locate(tree: Any, path: Path, *, create: bool) -> tuple[Any, Segment]:
                     child = _new_container(following)
                     node[seg.index] = child
             elif seg.index == len(node) and create:
-                if following.kind in (Kind.SELECT, Kind.MATCH):
-                    raise path.error(
-                        f"{path.prefix(i + 1)} does not exist, so nothing can be selected in it",
-                        following,
-                        not_found=True,
-                    )
-                child = _new_container(following)
+                child = _new_child(path, i)
                 node.append(child)
             else:
                 raise _index_error(path, i, len(node), appending=create)
