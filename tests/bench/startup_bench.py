@@ -1,6 +1,6 @@
 """Benchmark B1 of ``quality.md``: CLI start-up, side by side with a minimal Typer app of the same command tree.
 
-    python -m tests.bench.startup_bench [--runs 21] [--markdown]
+    python -m tests.bench.startup_bench [--runs 21] [--markdown] [--quick] [--out bench-results.json]
 
 Measures whole processes, alternating meshctl and the baseline (``baseline_app.py``, built from meshctl's own
 command tree, whose commands do nothing) run by run, so both see the same machine load:
@@ -11,7 +11,8 @@ command tree, whose commands do nothing) run by run, so both see the same machin
 - ``python -c pass`` for scale.
 
 Reports the median of each and the ratio of medians (target ≤ 1.2 × the baseline). Timings on a shared machine
-are noisy: read the ratios measured side by side.
+are noisy: read the ratios measured side by side. The figures are also merged into ``bench-results.json``
+(``results.py``) under ``B1``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench import bytecode
+from tests.bench import bytecode, results
 
 BASELINE = Path(__file__).with_name("baseline_app.py")
 
@@ -71,7 +72,9 @@ def _time(cmd: list[str]) -> float:
 
 
 def measure(runs: int) -> dict[str, dict[str, list[float]]]:
-    meshctl = shutil.which("meshctl")
+    # The console script of the interpreter running the benchmark (nox --no-venv need not have its venv on PATH).
+    beside = Path(sys.executable).parent / "meshctl"
+    meshctl = str(beside) if beside.is_file() else shutil.which("meshctl")
     if meshctl is None:
         raise SystemExit("meshctl is not installed (pip install -e .)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,7 +99,7 @@ def measure(runs: int) -> dict[str, dict[str, list[float]]]:
     return results
 
 
-def report(results: dict[str, dict[str, list[float]]], runs: int, markdown: bool) -> str:
+def report(measured: dict[str, dict[str, list[float]]], runs: int, markdown: bool) -> str:
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     lines = []
     if markdown:
@@ -104,7 +107,7 @@ def report(results: dict[str, dict[str, list[float]]], runs: int, markdown: bool
         lines.append("")
         lines.append("| command | meshctl (ms) | baseline (ms) | ratio |")
         lines.append("| --- | ---: | ---: | ---: |")
-    for name, series in results.items():
+    for name, series in measured.items():
         if "meshctl" not in series:
             continue
         mesh = statistics.median(series["meshctl"]) * 1000
@@ -113,7 +116,7 @@ def report(results: dict[str, dict[str, list[float]]], runs: int, markdown: bool
             lines.append(f"| `{name}` | {mesh:.0f} | {base:.0f} | {mesh / base:.2f} |")
         else:
             lines.append(f"{name:>14}: meshctl {mesh:6.0f} ms  baseline {base:6.0f} ms  ratio {mesh / base:.2f}")
-    python = statistics.median(results["python -c pass"]["python"]) * 1000
+    python = statistics.median(measured["python -c pass"]["python"]) * 1000
     lines.append(
         f"| `python -c pass` | | {python:.0f} | |" if markdown else f"{'python -c pass':>14}: {python:6.0f} ms"
     )
@@ -122,13 +125,51 @@ def report(results: dict[str, dict[str, list[float]]], runs: int, markdown: bool
     return "\n".join(lines)
 
 
+MODULE = "tests.bench.startup_bench"
+#: B1's target applies to these two commands; ``profile list`` is reported.
+TARGETED = ("--help", "version")
+
+
+def figures(measured: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, series in measured.items():
+        if "meshctl" not in series:
+            out[name] = results.figure(MODULE, statistics.median(series["python"]), "s", runs=series["python"])
+            continue
+        mesh, base = statistics.median(series["meshctl"]), statistics.median(series["baseline"])
+        out[f"meshctl {name}"] = results.figure(
+            MODULE,
+            mesh,
+            "s",
+            baseline=f"baseline app {name}",
+            baseline_value=base,
+            ratio=mesh / base,
+            limit=1.2 if name in TARGETED else None,
+            runs=series["meshctl"],
+            baseline_runs=series["baseline"],
+        )
+    return {"B1": out}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--markdown", action="store_true")
+    results.add_arguments(parser)
     args = parser.parse_args(argv)
+    started, load_before = time.monotonic(), results.load()
+    runs = min(args.runs, 5) if args.quick else args.runs
     bytecode.ensure_bytecode()
-    print(report(measure(args.runs), args.runs, args.markdown))
+    measured = measure(runs)
+    print(report(measured, runs, args.markdown))
+    results.merge(
+        args.out,
+        MODULE,
+        results.command(MODULE, argv),
+        figures(measured),
+        started=started,
+        load_before=load_before,
+    )
     return 0
 
 
