@@ -58,44 +58,26 @@ BASE = Component("base", "Base", "Istio core", "base", "base", None, "", None)
 PILOT = Component("pilot", "Pilot", "Istiod", "pilot", "istiod", "Deployment", "istiod{rev_suffix}", "discovery")
 CNI = Component("cni", "Cni", "CNI", "cni", "cni", "DaemonSet", "istio-cni-node", "install-cni")
 ZTUNNEL = Component("ztunnel", "Ztunnel", "Ztunnel", "ztunnel", "ztunnel", "DaemonSet", "ztunnel", "istio-proxy")
-INGRESS = Component(
-    "ingressGateways",
-    "IngressGateways",
-    "Ingress gateways",
-    "gateway",
-    "istio-ingress",
-    "Deployment",
-    "{name}",
-    "istio-proxy",
-    kind="gateway",
-)
-EGRESS = Component(
-    "egressGateways",
-    "EgressGateways",
-    "Egress gateways",
-    "gateway",
-    "istio-egress",
-    "Deployment",
-    "{name}",
-    "istio-proxy",
-    kind="gateway",
-)
-PROMETHEUS = Component(
-    "prometheus", "AddonComponents", "Addons", "addons/prometheus", "prometheus", "Deployment",
-    "prometheus", None, kind="addon",
-)  # fmt: skip
-GRAFANA = Component(
-    "grafana", "AddonComponents", "Addons", "addons/grafana", "grafana", "Deployment",
-    "grafana", None, kind="addon",
-)  # fmt: skip
-KIALI = Component(
-    "kiali", "AddonComponents", "Addons", "addons/kiali", "kiali", "Deployment",
-    "kiali", None, kind="addon",
-)  # fmt: skip
-TRACING = Component(
-    "tracing", "AddonComponents", "Addons", "addons/jaeger", "jaeger", "Deployment",
-    "jaeger", None, kind="addon",
-)  # fmt: skip
+
+
+def _gateway(key: str, label: str, progress_name: str, chart: str) -> Component:
+    """A gateway row: one Deployment per gateway entry, named after the entry, from ``manifests/gateway``."""
+    return Component(key, label, progress_name, "gateway", chart, "Deployment", "{name}", "istio-proxy", kind="gateway")
+
+
+def _addon(key: str, chart: str) -> Component:
+    """An add-on row: one Deployment named after its chart, from ``manifests/addons/<chart>``."""
+    return Component(
+        key, "AddonComponents", "Addons", f"addons/{chart}", chart, "Deployment", chart, None, kind="addon"
+    )
+
+
+INGRESS = _gateway("ingressGateways", "IngressGateways", "Ingress gateways", "istio-ingress")
+EGRESS = _gateway("egressGateways", "EgressGateways", "Egress gateways", "istio-egress")
+PROMETHEUS = _addon("prometheus", "prometheus")
+GRAFANA = _addon("grafana", "grafana")
+KIALI = _addon("kiali", "kiali")
+TRACING = _addon("tracing", "jaeger")
 
 #: Every component in the tie-break order of ``rendering.md`` §6 (add-ons in their documented order).
 COMPONENTS: tuple[Component, ...] = (BASE, PILOT, CNI, ZTUNNEL, INGRESS, EGRESS, PROMETHEUS, GRAFANA, KIALI, TRACING)
