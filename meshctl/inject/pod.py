@@ -370,7 +370,14 @@ def _overrides(meta: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         raise errors.InputError(f"annotation {OVERRIDES} is not valid JSON: {exc}") from exc
-    return {k: list(v) for k, v in parsed.items() if k in ("containers", "initContainers") and isinstance(v, list)}
+    if not isinstance(parsed, dict):
+        raise errors.InputError(f"annotation {OVERRIDES} must be a JSON object with containers and initContainers")
+    # Only containers (maps) count: anything else in the lists is not a container istiod would keep.
+    return {
+        k: [c for c in v if isinstance(c, dict)]
+        for k, v in parsed.items()
+        if k in ("containers", "initContainers") and isinstance(v, list)
+    }
 
 
 def _reinsert_overrides(pod: dict[str, Any]) -> None:

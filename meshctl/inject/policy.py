@@ -71,6 +71,8 @@ def _selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
         raise errors.InputError(f"injector selector {selector!r} is not a label selector")
     match_labels = _str_map(selector.get("matchLabels"))
     expressions: Sequence[Any] = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list) or not all(isinstance(e, Mapping) for e in expressions):
+        raise errors.InputError(f"injector selector {selector!r}: matchExpressions must be a list of expressions")
     if not match_labels and not expressions:
         return False
     if any(labels.get(key) != value for key, value in match_labels.items()):
@@ -81,7 +83,10 @@ def _selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
 def _expression(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     key = str(expression.get("key", ""))
     operator = str(expression.get("operator", ""))
-    values = [str(v) for v in expression.get("values") or []]
+    values = expression.get("values") or []
+    if not isinstance(values, list):
+        raise errors.InputError(f"injector selector: the values of key {key!r} must be a list")
+    values = [str(v) for v in values]
     if operator == "In":
         return key in labels and labels[key] in values
     if operator == "NotIn":

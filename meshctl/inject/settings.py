@@ -112,16 +112,28 @@ def parse_injector_config(text: str, source: str) -> InjectorConfig:
         raise errors.InputError(f"{source}: 'templates' must map template names to template text")
     defaults = document.get("defaultTemplates") or ["sidecar"]
     policy = str(document.get("policy") or POLICY_ENABLED)
-    aliases = {str(k): tuple(str(n) for n in v or ()) for k, v in (document.get("aliases") or {}).items()}
+    aliases = {
+        str(k): tuple(str(n) for n in _list(v, f"aliases.{k}", source))
+        for k, v in _mapping(document.get("aliases"), "aliases", source).items()
+    }
+    annotations = _mapping(document.get("injectedAnnotations"), "injectedAnnotations", source)
     return InjectorConfig(
         templates=dict(templates),
         default_templates=tuple(str(name) for name in _list(defaults, "defaultTemplates", source)),
         policy=policy,
         always_inject_selector=tuple(_list(document.get("alwaysInjectSelector"), "alwaysInjectSelector", source)),
         never_inject_selector=tuple(_list(document.get("neverInjectSelector"), "neverInjectSelector", source)),
-        injected_annotations={str(k): str(v) for k, v in (document.get("injectedAnnotations") or {}).items()},
+        injected_annotations={str(k): str(v) for k, v in annotations.items()},
         aliases=aliases,
     )
+
+
+def _mapping(value: Any, key: str, source: str) -> Mapping[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise errors.InputError(f"{source}: {key!r} must be a mapping")
+    return value
 
 
 def _list(value: Any, key: str, source: str) -> Sequence[Any]:
@@ -154,7 +166,10 @@ def parse_values(text: str, source: str) -> dict[str, Any]:
     if not isinstance(document, Mapping):
         raise errors.InputError(f"{source}: the injector values must be a mapping")
     # Round-trip through JSON: istiod decodes the values from JSON (every number a float64; see as_go_values).
-    return dict(json.loads(json.dumps(document)))
+    try:
+        return dict(json.loads(json.dumps(document)))
+    except (TypeError, ValueError) as exc:  # a YAML timestamp, set or binary value has no JSON form
+        raise errors.InputError(f"{source}: the injector values must be JSON data: {exc}") from exc
 
 
 def from_configmaps(

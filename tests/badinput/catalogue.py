@@ -11,6 +11,7 @@ Sites that no command line can reach are in :data:`UNREACHABLE` with the reason.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -93,6 +94,15 @@ def case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:  # noqa: A0
     return Case(tuple(argv), exit, expect, **kwargs)
 
 
+def write(name: str, content: str) -> Step:
+    """Setup: write (or overwrite) one file of the test's directory."""
+
+    def step(ctx: Context) -> None:
+        ctx.write_files({name: content})
+
+    return step
+
+
 def installed(*extra: str) -> Step:
     """Setup: install Istio (default profile plus ``extra`` arguments) on the test API server."""
 
@@ -117,10 +127,64 @@ def fault(target: str, attribute: str, exc: Callable[[], BaseException]) -> Step
     return step
 
 
+@functools.cache
+def _rendered_injector() -> tuple[str, str, str]:
+    """The injector config, values and mesh config that ``install`` renders for the default profile."""
+    import yaml
+
+    result = run_cli("manifest", "generate", "--component", "Pilot")
+    maps = {d["metadata"]["name"]: d["data"] for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "ConfigMap"}
+    injector = maps["istio-sidecar-injector"]
+    return injector["config"], injector["values"], maps["istio"]["mesh"]
+
+
+def injector(**config: Any) -> Step:
+    """Setup: inj/config.yaml, inj/values.json and inj/mesh.yaml as rendered, ``config`` keys set in the first."""
+
+    def step(ctx: Context) -> None:
+        import yaml
+
+        text, values, mesh = _rendered_injector()
+        if config:
+            text = yaml.safe_dump({**yaml.safe_load(text), **config})
+        ctx.write_files({"inj/config.yaml": text, "inj/values.json": values, "inj/mesh.yaml": mesh})
+
+    return step
+
+
+#: kube-inject with the settings files of :func:`injector` (no cluster, no rendering).
+INJ = ("--injectConfigFile", "inj/config.yaml", "--meshConfigFile", "inj/mesh.yaml", "--valuesFile", "inj/values.json")
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: nginx}
+"""
+
+
+def pod(annotations: str = "{}", spec: str = "{containers: [{name: c, image: nginx}]}", metadata: str = "") -> str:
+    """A Pod manifest; ``annotations`` in YAML flow style."""
+    meta = metadata or f"{{name: p, annotations: {annotations}}}"
+    return f"apiVersion: v1\nkind: Pod\nmetadata: {meta}\nspec: {spec}\n"
+
+
+def inject_case(manifest: str, expect: str, *, exit: int = 3, setup: tuple[Step, ...] = (), args: tuple[str, ...] = INJ) -> Case:  # noqa: A002
+    return case(
+        "kube-inject", "-f", "in.yaml", *args, files={"in.yaml": manifest}, exit=exit, expect=expect,
+        setup=(injector(), *setup) if not setup else setup,
+    )
+
+
 KC = ("--kubeconfig", "{kc}")
 EXIT_USAGE, EXIT_INPUT, EXIT_CLUSTER, EXIT_TIMEOUT, EXIT_VERIFY, EXIT_ABORTED, EXIT_CONFLICT, EXIT_IO = 2, 3, 4, 5, 6, 7, 8, 74
 
-CATALOGUE: dict[str, Case] = {
+_CONFIG: dict[str, Case] = {
     # --- the CLI's own error lines -------------------------------------------------------------------------------
     "meshctl/cli/app.py::_usage_message::error-line#1": case(
         "manifest", "generate", "--no-such-flag", exit=EXIT_USAGE, expect=r"^error: No such option: --no-such-flag$"
@@ -349,6 +413,150 @@ CATALOGUE: dict[str, Case] = {
         exit=EXIT_INPUT, expect=r"^error: 2 configuration warnings \(errors because of --strict\)$",
     ),
 }
+
+
+_INJECT: dict[str, Case] = {
+    # --- kube-inject: options, reading and writing ---------------------------------------------------------------
+    "meshctl/cli/inject.py::_check_options::UsageError#1": case(
+        "kube-inject", "-f", "in.yaml", "--from-cluster", "--set", "profile=demo", files={"in.yaml": DEPLOYMENT},
+        exit=EXIT_USAGE, expect=r"^error: --from-cluster does not go with --set, --operatorFileName, --manifests or --force$",
+    ),
+    "meshctl/cli/inject.py::_check_options::UsageError#2": case(
+        "kube-inject", "-f", "in.yaml", "--istioNamespace", "mesh", files={"in.yaml": DEPLOYMENT}, exit=EXIT_USAGE,
+        expect=r"^error: --istioNamespace only apply with --from-cluster$",
+    ),
+    "meshctl/cli/inject.py::_check_options::UsageError#3": case(
+        "kube-inject", "-f", "-", "--valuesFile", "-", exit=EXIT_USAGE,
+        expect=r"^error: only one input can be read from stdin \('-'\), not --filename, --valuesFile$",
+    ),
+    "meshctl/cli/inject.py::_write_file::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: cannot write no/such/dir/out.yaml: No such file or directory$",
+        args=(*INJ, "-o", "no/such/dir/out.yaml"),
+    ),
+    "meshctl/cli/inject.py::_write_file::InputError#2": inject_case(
+        DEPLOYMENT, r"^error: cannot write inj: Is a directory$", args=(*INJ, "-o", "inj"),
+    ),
+    "meshctl/ops/inject.py::read_text::InputError#2": case(
+        "kube-inject", "-f", "missing.yaml", *INJ, setup=(injector(),), exit=EXIT_INPUT,
+        expect=r"^error: --filename: cannot read missing.yaml: No such file or directory$",
+    ),
+    "meshctl/ops/inject.py::read_text::InputError#3": case(
+        "kube-inject", "-f", "in.yaml", *INJ, setup=(injector(),), files={"in.yaml": b"kind: \xff\n"}, exit=EXIT_INPUT,
+        expect=r"^error: --filename: in.yaml is not UTF-8 text: invalid start byte$",
+    ),
+    "meshctl/ops/inject.py::_rendered_configmaps::InputError#1": case(
+        "kube-inject", "-f", "in.yaml", "--set", "components.pilot.enabled=false", files={"in.yaml": DEPLOYMENT},
+        exit=EXIT_INPUT, expect=r"^error: this configuration renders no istio-sidecar-injector ConfigMap",
+    ),
+    # --- kube-inject: the injector settings ------------------------------------------------------------------------
+    "meshctl/inject/settings.py::InjectorConfig.template::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: requested injection template 'nosuch' not found; the injector has: gateway, sidecar$",
+        setup=(injector(defaultTemplates=["nosuch"]),),
+    ),
+    "meshctl/inject/settings.py::_load::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: inj/values.json: the injector values is not valid YAML \(line 2, column 1\): did not find",
+        setup=(injector(), write("inj/values.json", "a: [\n")),
+    ),
+    "meshctl/inject/settings.py::_data_of::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: inj/values.json: the ConfigMap has no data key 'values'$",
+        setup=(injector(), write("inj/values.json", "kind: ConfigMap\ndata: {config: x}\n")),
+    ),
+    "meshctl/inject/settings.py::parse_injector_config::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: inj/config.yaml: the injector configuration must be a mapping with 'templates'$",
+        setup=(injector(), write("inj/config.yaml", "- sidecar\n")),
+    ),
+    "meshctl/inject/settings.py::parse_injector_config::InputError#2": inject_case(
+        DEPLOYMENT, r"^error: inj/config.yaml: 'templates' must map template names to template text$",
+        setup=(injector(templates={"sidecar": 1}),),
+    ),
+    "meshctl/inject/settings.py::_mapping::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: inj/config.yaml: 'aliases' must be a mapping$", setup=(injector(aliases=["a"]),)
+    ),
+    "meshctl/inject/settings.py::_list::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: inj/config.yaml: 'neverInjectSelector' must be a list$",
+        setup=(injector(neverInjectSelector={"matchLabels": {"a": "b"}}),),
+    ),
+    "meshctl/inject/settings.py::parse_mesh_config::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: inj/mesh.yaml: the mesh configuration must be a mapping$",
+        setup=(injector(), write("inj/mesh.yaml", "- 1\n")),
+    ),
+    "meshctl/inject/settings.py::parse_values::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: inj/values.json: the injector values must be a mapping$",
+        setup=(injector(), write("inj/values.json", "[1]\n")),
+    ),
+    "meshctl/inject/settings.py::parse_values::InputError#2": inject_case(
+        DEPLOYMENT, r"^error: inj/values.json: the injector values must be JSON data: Object of type date",
+        setup=(injector(), write("inj/values.json", "since: 2020-01-01\n")),
+    ),
+    "meshctl/inject/policy.py::_selects::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: injector selector 3 is not a label selector$", setup=(injector(neverInjectSelector=[3]),)
+    ),
+    "meshctl/inject/policy.py::_selects::InputError#2": inject_case(
+        DEPLOYMENT, r"^error: injector selector \{'matchExpressions': 3\}: matchExpressions must be a list",
+        setup=(injector(neverInjectSelector=[{"matchExpressions": 3}]),),
+    ),
+    "meshctl/inject/policy.py::_expression::InputError#1": inject_case(
+        DEPLOYMENT, r"^error: injector selector: the values of key 'app' must be a list$",
+        setup=(injector(neverInjectSelector=[{"matchExpressions": [{"key": "app", "operator": "In", "values": 3}]}]),),
+    ),
+    "meshctl/inject/policy.py::_expression::InputError#2": inject_case(
+        DEPLOYMENT, r"^error: injector selector: unknown operator 'Near' for key 'app'$",
+        setup=(injector(neverInjectSelector=[{"matchExpressions": [{"key": "app", "operator": "Near"}]}]),),
+    ),
+    # --- kube-inject: the manifest and its pods ----------------------------------------------------------------------
+    "meshctl/inject/workloads.py::_load::InputError#1": inject_case(
+        "kind: [\n", r"^error: in.yaml:2:1: not valid YAML: did not find expected node content$"
+    ),
+    "meshctl/inject/workloads.py::inject_object::InputError#1": inject_case(
+        pod(spec="{containers: []}"), r"^error: Pod p \(in.yaml:1\): the pod has no containers \(spec.containers"
+    ),
+    "meshctl/inject/workloads.py::inject_object::InputError#2": inject_case(
+        pod(spec="{containers: [{image: nginx}]}"), r"^error: Pod p \(in.yaml:1\): every container needs a name$"
+    ),
+    "meshctl/inject/workloads.py::inject_object::InputError#3": inject_case(
+        pod(metadata="3"), r"^error: Pod <unnamed> \(in.yaml:1\): the pod template's metadata is not a mapping$"
+    ),
+    "meshctl/inject/workloads.py::_template_of::InputError#1": inject_case(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {}\n",
+        r"^error: Deployment d \(in.yaml:1\): spec.template is missing: a Deployment needs a pod template at",
+    ),
+    "meshctl/inject/pod.py::check_annotations::InputError#1": inject_case(
+        pod("{sidecar.istio.io/proxyCPU: lots}"), r"^error: Pod p \(in.yaml:1\): invalid injection annotation$"
+    ),
+    "meshctl/inject/pod.py::proxy_config::InputError#1": inject_case(
+        pod("{proxy.istio.io/config: 'a: ['}"),
+        r"^error: Pod p \(in.yaml:1\): annotation proxy.istio.io/config is not valid YAML: while parsing a flow",
+    ),
+    "meshctl/inject/pod.py::proxy_config::InputError#2": inject_case(
+        pod("{proxy.istio.io/config: '- 1'}"),
+        r"^error: Pod p \(in.yaml:1\): annotation proxy.istio.io/config must be a mapping of ProxyConfig fields$",
+    ),
+    "meshctl/inject/pod.py::_overrides::InputError#1": inject_case(
+        pod("{proxy.istio.io/overrides: '{x'}"), r"^error: annotation proxy.istio.io/overrides is not valid JSON: "
+    ),
+    "meshctl/inject/pod.py::_overrides::InputError#2": inject_case(
+        pod("{proxy.istio.io/overrides: '[1]'}"),
+        r"^error: annotation proxy.istio.io/overrides must be a JSON object with containers and initContainers$",
+    ),
+    "meshctl/inject/pod.py::inject::RenderError#1": inject_case(
+        DEPLOYMENT, r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' read a value the settings lack",
+        setup=(injector(templates={"sidecar": "{{ .Values.nosuch.x }}"}),),
+    ),
+    "meshctl/inject/pod.py::inject::RenderError#2": inject_case(
+        DEPLOYMENT, r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' produced invalid YAML: ",
+        setup=(injector(templates={"sidecar": "a: [\n"}),),
+    ),
+    "meshctl/inject/pod.py::inject::RenderError#3": inject_case(
+        DEPLOYMENT, r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' did not produce a pod fragment$",
+        setup=(injector(templates={"sidecar": "- 1\n"}),),
+    ),
+}
+
+#: Every catalogued site, by id.
+CATALOGUE: dict[str, Case] = {}
+for _group in (_CONFIG, _INJECT):
+    assert not set(_group) & set(CATALOGUE), set(_group) & set(CATALOGUE)
+    CATALOGUE.update(_group)
 
 #: Usage errors of the command-line parser (click), which has no meshctl error site of its own: each kind once.
 EXTRA_CASES: dict[str, Case] = {}
