@@ -41,6 +41,12 @@ def _gateway_root(kind: str) -> str:
     return "istio-ingressgateway" if kind == "ingressGateways" else "istio-egressgateway"
 
 
+def _map(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``parent[key]`` when it is a map, else an empty one (the schema check reports a wrong type)."""
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -48,20 +54,16 @@ def _int(value: Any) -> int | None:
 
 
 def _semantics(iop: Mapping[str, Any], values: Mapping[str, Any], checker: _Checker) -> None:
-    spec = iop.get("spec") if isinstance(iop.get("spec"), Mapping) else {}
-    assert isinstance(spec, Mapping)
-    components = spec.get("components") if isinstance(spec.get("components"), Mapping) else {}
-    assert isinstance(components, Mapping)
-    gateways_values = values.get("gateways") if isinstance(values.get("gateways"), Mapping) else {}
-    assert isinstance(gateways_values, Mapping)
+    spec = _map(iop, "spec")
+    components = _map(spec, "components")
+    gateways_values = _map(values, "gateways")
 
     for kind in ("ingressGateways", "egressGateways"):
         entries = components.get(kind)
         if not isinstance(entries, list):
             continue
         root = _gateway_root(kind)
-        root_values = gateways_values.get(root) if isinstance(gateways_values.get(root), Mapping) else {}
-        assert isinstance(root_values, Mapping)
+        root_values = _map(gateways_values, root)
         run_as_root = root_values.get("runAsRoot") is True
         autoscale = root_values.get("autoscaleEnabled") is not False
         seen: dict[str, int] = {}
@@ -76,10 +78,8 @@ def _semantics(iop: Mapping[str, Any], values: Mapping[str, Any], checker: _Chec
                 if name in seen:
                     checker.errors.append(f"{where}.name: gateway {name!r} is already defined at [{seen[name]}]")
                 seen.setdefault(name, i)
-            k8s = entry.get("k8s") if isinstance(entry.get("k8s"), Mapping) else {}
-            assert isinstance(k8s, Mapping)
-            service = k8s.get("service") if isinstance(k8s.get("service"), Mapping) else {}
-            assert isinstance(service, Mapping)
+            k8s = _map(entry, "k8s")
+            service = _map(k8s, "service")
             ports = service.get("ports")
             if isinstance(ports, list) and not run_as_root:
                 _privileged_ports(ports, f"{where}.k8s.service.ports", root, checker)
@@ -90,18 +90,15 @@ def _semantics(iop: Mapping[str, Any], values: Mapping[str, Any], checker: _Chec
                     "(the autoscaler sets the replicas); use k8s.hpaSpec.minReplicas or turn autoscaling off"
                 )
     for root in ("istio-ingressgateway", "istio-egressgateway"):
-        root_values = gateways_values.get(root)
-        if isinstance(root_values, Mapping) and root_values.get("runAsRoot") is not True:
+        root_values = _map(gateways_values, root)
+        if root_values.get("runAsRoot") is not True:
             ports = root_values.get("ports")
             if isinstance(ports, list):
                 _privileged_ports(ports, f"values.gateways.{root}.ports", root, checker)
 
-    pilot_values = values.get("pilot") if isinstance(values.get("pilot"), Mapping) else {}
-    assert isinstance(pilot_values, Mapping)
-    pilot = components.get("pilot") if isinstance(components.get("pilot"), Mapping) else {}
-    assert isinstance(pilot, Mapping)
-    pilot_k8s = pilot.get("k8s") if isinstance(pilot.get("k8s"), Mapping) else {}
-    assert isinstance(pilot_k8s, Mapping)
+    pilot_values = _map(values, "pilot")
+    pilot = _map(components, "pilot")
+    pilot_k8s = _map(pilot, "k8s")
     replicas = _int(pilot_k8s.get("replicaCount"))
     if replicas is not None and replicas > 1 and pilot_values.get("autoscaleEnabled") is not False:
         checker.warnings.append(
@@ -130,11 +127,9 @@ def _semantics(iop: Mapping[str, Any], values: Mapping[str, Any], checker: _Chec
             checker.warnings.append(
                 f"namespace: ignored; the Istio namespace is values.global.istioNamespace ({namespace})"
             )
-    meta = iop.get("metadata") if isinstance(iop.get("metadata"), Mapping) else {}
-    assert isinstance(meta, Mapping)
+    meta = _map(iop, "metadata")
     meta_ns = meta.get("namespace")
-    glob = values.get("global") if isinstance(values.get("global"), Mapping) else {}
-    assert isinstance(glob, Mapping)
+    glob = _map(values, "global")
     if isinstance(meta_ns, str) and meta_ns and glob.get("istioNamespace") not in (None, "", meta_ns):
         checker.warnings.append(
             f"metadata.namespace: {meta_ns} is ignored; the Istio namespace is values.global.istioNamespace "

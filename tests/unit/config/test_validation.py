@@ -178,6 +178,7 @@ def test_no_warning_when_autoscaling_is_off_or_ports_run_as_root() -> None:
 
 def test_null_counts_as_unset() -> None:
     assert warnings("hub=null", "components.pilot.k8s=null") == ()
+    assert warnings("components.ingressGateways=null") == ()
 
 
 def test_metadata_is_checked() -> None:
