@@ -1,0 +1,1 @@
+"""Mutation testing driver (``nox -s mutate``): see run.py and equivalent.md."""
