@@ -175,8 +175,9 @@ def _workload(objects: Sequence[dict[str, Any]], setting: str, target: Target) -
 
 
 def _pod_spec(workload: dict[str, Any], setting: str) -> dict[str, Any]:
-    template = workload.setdefault("spec", {}).setdefault("template", {})
-    pod_spec = template.setdefault("spec", {})
+    spec = workload.setdefault("spec", {})
+    template = spec.setdefault("template", {}) if isinstance(spec, dict) else None
+    pod_spec = template.setdefault("spec", {}) if isinstance(template, dict) else None
     if not isinstance(pod_spec, dict):
         raise errors.RenderError(f"{setting}: the pod template of {workload['kind']} {_name(workload)} is not a map")
     return pod_spec

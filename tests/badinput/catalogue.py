@@ -88,6 +88,7 @@ class Case:
     subprocess: bool = False
     stdout_to: str | None = None  # subprocess: stdout goes to this file (e.g. /dev/full), not a pipe
     checks: tuple[Callable[[Context, str], None], ...] = ()
+    also: str | None = None  # a regular expression searched in all of stderr (the hint that tells two sites apart)
 
 
 def case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:  # noqa: A002 - mirrors the CLI's word
@@ -99,6 +100,17 @@ def write(name: str, content: str) -> Step:
 
     def step(ctx: Context) -> None:
         ctx.write_files({name: content})
+
+    return step
+
+
+def _replace_with_directory(name: str) -> Step:
+    """Setup: put a directory where the file ``name`` is (reading it fails with EISDIR)."""
+
+    def step(ctx: Context) -> None:
+        path = ctx.tmp / name
+        path.unlink()
+        path.mkdir()
 
     return step
 
@@ -403,6 +415,7 @@ _CONFIG: dict[str, Case] = {
     "meshctl/config/layering.py::build_effective_config::ValidationError#1": case(
         "manifest", "generate", "-f", "v.yaml", files={"v.yaml": "spec:\n  values:\n    pilot:\n      replicaCount: abc\n"},
         exit=EXIT_INPUT, expect=r"^error: invalid configuration: 1 problem$",
+        also=r"hint: fix the settings above, or pass --force",
     ),
     "meshctl/config/layering.py::strict_error::InputError#1": case(
         "--strict", "manifest", "generate", "--set", "values.pilot.unknownSetting=1", exit=EXIT_INPUT,
@@ -552,9 +565,222 @@ _INJECT: dict[str, Case] = {
     ),
 }
 
+
+def template_case(template: str, expect: str) -> Case:
+    """kube-inject whose injector's ``sidecar`` template is ``template`` (Go template text; errors are exit 3)."""
+    return inject_case(
+        DEPLOYMENT, r"^error: template sidecar:1:\d+: " + expect, setup=(injector(templates={"sidecar": template}),)
+    )
+
+
+_TEMPLATES: dict[str, Case] = {
+    # --- Go templates of the injector (a user's --injectConfigFile or the cluster's ConfigMap) ----------------------
+    "meshctl/gotemplate.py::_error::TemplateError#1": template_case("{{/* never closed", r"unclosed comment$"),
+    "meshctl/gotemplate.py::to_text::TemplateError#1": template_case(
+        "{{ .Values }}", r"cannot print a dict as text; use toYaml or toJson$"
+    ),
+    "meshctl/gotemplate.py::_plain::TemplateError#1": template_case(
+        "{{ toYaml . }}", r"error calling toYaml: this struct has no JSON form$"
+    ),
+    "meshctl/gotemplate.py::_go_json::TemplateError#1": template_case(
+        "{{ toJson . }}", r"error calling toJson: this struct has no JSON form$"
+    ),
+    "meshctl/gotemplate.py::_want::TemplateError#1": template_case(
+        "{{ index .Spec.Containers true }}", r"error calling index: expected int, got bool$"
+    ),
+    "meshctl/gotemplate.py::_want::TemplateError#2": template_case(
+        "{{ fromJSON 3 }}", r"error calling fromJSON: expected string, got int$"
+    ),
+    "meshctl/gotemplate.py::_fn_eq::TemplateError#1": template_case(
+        "{{ eq 1 }}", r"error calling eq: missing argument for comparison$"
+    ),
+    "meshctl/gotemplate.py::_fn_eq::TemplateError#2": template_case(
+        "{{ eq .Values .Values }}", r"error calling eq: invalid type for comparison$"
+    ),
+    "meshctl/gotemplate.py::_fn_eq::TemplateError#3": template_case(
+        '{{ eq 1 "a" }}', r"error calling eq: incompatible types for comparison \(int and string\)$"
+    ),
+    "meshctl/gotemplate.py::_fn_index::TemplateError#1": template_case(
+        '{{ index (index .Values "nosuch") "x" }}', r"error calling index: index of untyped nil$"
+    ),
+    "meshctl/gotemplate.py::_fn_index::TemplateError#2": template_case(
+        "{{ index .Spec.Containers 99 }}", r"error calling index: index out of range: 99$"
+    ),
+    "meshctl/gotemplate.py::_fn_index::TemplateError#3": template_case(
+        "{{ index 3 1 }}", r"error calling index: can't index item of type int$"
+    ),
+    "meshctl/gotemplate.py::_fn_dict::TemplateError#1": template_case(
+        '{{ dict "a" }}', r"error calling dict: expects key/value pairs$"
+    ),
+    "meshctl/gotemplate.py::_fn_proto_to_json::TemplateError#1": template_case(
+        "{{ protoToJSON 3 }}", r"error calling protoToJSON: expected a message$"
+    ),
+    "meshctl/gotemplate.py::_fn_from_json::TemplateError#1": template_case(
+        '{{ fromJSON "{" }}', r"error calling fromJSON: invalid JSON: Expecting property name"
+    ),
+    "meshctl/gotemplate.py::_fn_annotation::TemplateError#1": template_case(
+        '{{ annotation 3 "x" "d" }}', r"error calling annotation: expected an ObjectMeta$"
+    ),
+}
+
+
+def manifests(**files: str) -> Step:
+    """Setup: a copy of the built-in profiles and templates in m/ (for ``--manifests m``), ``files`` written over it
+    (keys are paths under m/ with ``__`` for ``/``, e.g. ``pilot__bad_yaml_j2``; use :func:`write` for odd names)."""
+
+    def step(ctx: Context) -> None:
+        import shutil
+
+        from meshctl.config import resources
+
+        root = resources.bundled_root()
+        shutil.copytree(root / "manifests", ctx.tmp / "m")
+        shutil.copytree(root / "profiles", ctx.tmp / "m" / "profiles")
+        ctx.write_files({f"m/{name}": text for name, text in files.items()})
+
+    return step
+
+
+def template_file_case(text: str, expect: str, *extra: str) -> Case:
+    """manifest generate with --manifests m whose pilot component has one more template, ``text``."""
+    return case(
+        "manifest", "generate", "-d", "{tmp}/m", *extra, exit=EXIT_INPUT, expect=expect,
+        setup=(manifests(), write("m/pilot/zz-extra.yaml.j2", text)),
+    )
+
+
+def overlay(patch: str, k8s: str = "") -> dict[str, str]:
+    """An -f file (iop.yaml) whose pilot k8s settings are ``k8s`` plus an overlay of Deployment istiod with ``patch``."""
+    overlays = f"overlays: [{{kind: Deployment, name: istiod, patches: [{patch}]}}]" if patch else ""
+    return {"iop.yaml": f"spec:\n  components:\n    pilot:\n      k8s: {{{', '.join(x for x in (k8s, overlays) if x)}}}\n"}
+
+
+def k8s_case(k8s: str, expect: str, *, patch: str = "", force: bool = True) -> Case:
+    return case(
+        "manifest", "generate", "-f", "iop.yaml", *(("--force",) if force else ()), files=overlay(patch, k8s),
+        exit=EXIT_INPUT, expect=expect,
+    )
+
+
+RENDER_REJECTED = r"hint: a setting renders an object the API server would reject"
+
+_RENDER: dict[str, Case] = {
+    # --- templates of --manifests DIR ------------------------------------------------------------------------------
+    "meshctl/render/components.py::load_values_file::RenderError#1": case(
+        "manifest", "generate", "-d", "{tmp}/m", exit=EXIT_INPUT, expect=r"^error: values file .*/m/pilot/values.yaml cannot be "
+        r"read: Is a directory$", setup=(manifests(), _replace_with_directory("m/pilot/values.yaml")),
+    ),
+    "meshctl/render/components.py::load_values_file::RenderError#2": case(
+        "manifest", "generate", "-d", "{tmp}/m", exit=EXIT_INPUT, setup=(manifests(), write("m/pilot/values.yaml", "a: [\n")),
+        expect=r"^error: values file .*/m/pilot/values.yaml is not valid YAML: while parsing a flow node",
+    ),
+    "meshctl/render/components.py::load_values_file::RenderError#3": case(
+        "manifest", "generate", "-d", "{tmp}/m", exit=EXIT_INPUT, setup=(manifests(), write("m/values.yaml", "- 1\n")),
+        expect=r"^error: values file .*/m/values.yaml must hold a map of values$",
+    ),
+    "meshctl/render/pipeline.py::render_instance::RenderError#1": case(
+        "manifest", "generate", "-d", "{tmp}/md", files={"md/profiles/default.yaml": "spec: {}\n"}, exit=EXIT_INPUT,
+        expect=r"^error: no templates for component Base: .*/md/base is not a directory$",
+    ),
+    "meshctl/render/templates.py::render_template_dir.include_file::RenderError#1": template_file_case(
+        '{{ include_file("no-such-file") }}', r"^error: template file .*/m/pilot/no-such-file cannot be read: No such file"
+    ),
+    "meshctl/render/templates.py::render_template_file::RenderError#1": template_file_case(
+        "{{ no_such_value.field }}", r"^error: template .*/m/pilot/zz-extra.yaml.j2: undefined value: 'no_such_value' is undefined$"
+    ),
+    "meshctl/render/templates.py::render_template_file::RenderError#2": template_file_case(
+        "{% if %}", r"^error: template .*/m/pilot/zz-extra.yaml.j2:1: syntax error: "
+    ),
+    "meshctl/render/templates.py::render_template_file::RenderError#3": template_file_case(
+        '{% include "no-such-template" %}', r"^error: template .*/m/pilot/zz-extra.yaml.j2: 'no-such-template' not found in search path"
+    ),
+    "meshctl/render/templates.py::render_template_file::RenderError#4": template_file_case(
+        "a: [\n", r"^error: template .*/m/pilot/zz-extra.yaml.j2 produced invalid YAML: "
+    ),
+    "meshctl/render/templates.py::render_template_file::RenderError#5": template_file_case(
+        "- 1\n", r"^error: template .*/m/pilot/zz-extra.yaml.j2 produced a document that is not a Kubernetes object$"
+    ),
+    "meshctl/render/templates.py::render_template_file::RenderError#6": template_file_case(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+        r"^error: template .*/m/pilot/zz-extra.yaml.j2 produced a ConfigMap without metadata.name$",
+    ),
+    "meshctl/render/k8s.py::_pod_spec::RenderError#1": case(
+        "manifest", "generate", "-d", "{tmp}/m", "--set", "components.pilot.k8s.nodeSelector.disk=ssd", exit=EXIT_INPUT,
+        setup=(manifests(), write("m/pilot/deployment.yaml.j2", "apiVersion: apps/v1\nkind: Deployment\n"
+                                  "metadata: {name: istiod, namespace: istio-system}\nspec: {template: 3}\n")),
+        expect=r"^error: components.pilot.k8s.nodeSelector: the pod template of Deployment istiod is not a map$",
+    ),
+    "meshctl/render/k8s.py::_container::RenderError#1": case(
+        "manifest", "generate", "-d", "{tmp}/m", "--set", "components.pilot.k8s.resources.limits.cpu=1", exit=EXIT_INPUT,
+        setup=(manifests(), write("m/pilot/deployment.yaml.j2", "apiVersion: apps/v1\nkind: Deployment\n"
+                                  "metadata: {name: istiod, namespace: istio-system}\n"
+                                  "spec: {template: {spec: {containers: [{name: other, image: x}]}}}\n")),
+        expect=r"^error: components.pilot.k8s.resources: Deployment istiod has no container discovery$",
+    ),
+    # --- k8s settings and overlays of the IstioOperator ---------------------------------------------------------
+    "meshctl/render/k8s.py::apply::RenderError#1": k8s_case(
+        "bogus: 1", r"^error: components.pilot.k8s.bogus is not a k8s setting meshctl applies$"
+    ),
+    "meshctl/render/k8s.py::_require_map::RenderError#1": k8s_case(
+        "nodeSelector: [1]", r"^error: components.pilot.k8s.nodeSelector must be a map$"
+    ),
+    "meshctl/render/k8s.py::_require_list::RenderError#1": k8s_case(
+        "env: 3", r"^error: components.pilot.k8s.env must be a list$"
+    ),
+    "meshctl/render/k8s.py::_apply_env::RenderError#1": k8s_case(
+        "env: [3]", r"^error: components.pilot.k8s.env\[0\] must be a map with a name$"
+    ),
+    "meshctl/render/k8s.py::_apply_pdb::RenderError#1": k8s_case(
+        "podDisruptionBudget: {minAvailable: 1, maxUnavailable: 1}",
+        r"^error: components.pilot.k8s.podDisruptionBudget sets both minAvailable and maxUnavailable$", force=False,
+    ),
+    "meshctl/render/k8s.py::apply_overlays::RenderError#1": k8s_case(
+        "overlays: [{name: istiod}]", r"^error: components.pilot.k8s.overlays\[0\] needs a kind and a name$"
+    ),
+    "meshctl/render/k8s.py::apply_overlays::RenderError#2": k8s_case(
+        "", r"^error: components.pilot.k8s.overlays\[0\].patches\[0\] needs a path$", patch="{value: 1}"
+    ),
+    "meshctl/render/pipeline.py::add_labels::RenderError#1": k8s_case(
+        "", r"^error: Deployment has no metadata map after overlays$", patch="{path: metadata, value: 3}"
+    ),
+    "meshctl/render/pipeline.py::check_unique::RenderError#1": case(
+        "manifest", "generate", "--force", "--set", "components.ingressGateways[1].name=istio-ingressgateway",
+        "--set", "components.ingressGateways[1].enabled=true", exit=EXIT_INPUT,
+        expect=r"^error: Deployment istio-system/istio-ingressgateway is rendered twice \(by IngressGateways and",
+    ),
+    "meshctl/render/pipeline.py::strict_error::RenderError#1": case(
+        "--strict", "manifest", "generate", "--set", "values.pilot.autoscaleEnabled=false",
+        "--set", "components.pilot.k8s.hpaSpec.minReplicas=2", exit=EXIT_INPUT,
+        expect=r"^error: components.pilot.k8s.hpaSpec has no effect: Pilot renders no HorizontalPodAutoscaler istiod",
+    ),
+    "meshctl/render/pipeline.py::strict_error::RenderError#2": case(
+        "--strict", "manifest", "generate", "--set", "values.pilot.autoscaleEnabled=false",
+        "--set", "components.pilot.k8s.hpaSpec.minReplicas=2", "--set", "components.pilot.k8s.overlays[0].kind=Service",
+        "--set", "components.pilot.k8s.overlays[0].name=nosuch", exit=EXIT_INPUT,
+        expect=r"^error: 2 settings have no effect \(errors because of --strict\)$",
+    ),
+    "meshctl/render/k8scheck.py::check_objects::ValidationError#1": case(
+        "manifest", "generate", "--set", "components.pilot.k8s.replicaCount=99999999999", exit=EXIT_INPUT,
+        expect=r"^error: invalid configuration: 1 problem$", also=RENDER_REJECTED,
+    ),
+    # --- manifest generate -o ------------------------------------------------------------------------------------------
+    "meshctl/render/output.py::_refuse::InputError#1": case(
+        "manifest", "generate", "-o", "out", files={"out/mine.txt": "x"}, exit=EXIT_INPUT,
+        expect=r"^error: refusing to overwrite .*out: it holds mine.txt, which meshctl did not write$",
+    ),
+    "meshctl/render/output.py::_os_error::LocalIOError#1": case(
+        "manifest", "generate", "-o", "{tmp}/file/out", files={"file": "x"}, exit=EXIT_IO,
+        expect=r"^error: cannot write to .*/file/out: Not a directory$",
+    ),
+    "meshctl/render/output.py::write_file::InputError#1": case(
+        "manifest", "generate", "-o", "no/such/out.yaml", exit=EXIT_INPUT,
+        expect=r"^error: cannot write no/such/out.yaml: directory no/such does not exist$",
+    ),
+}
+
 #: Every catalogued site, by id.
 CATALOGUE: dict[str, Case] = {}
-for _group in (_CONFIG, _INJECT):
+for _group in (_CONFIG, _INJECT, _TEMPLATES, _RENDER):
     assert not set(_group) & set(CATALOGUE), set(_group) & set(CATALOGUE)
     CATALOGUE.update(_group)
 

@@ -79,6 +79,8 @@ def _check(site: str, case: Case, request: pytest.FixtureRequest, tmp_path: path
     assert re.search(case.expect, first), f"{site}: the error line does not match {case.expect!r}\n{shown}"
     if case.stdout is not None:
         assert re.fullmatch(case.stdout, out, re.DOTALL), f"unexpected stdout\n{shown}"
+    if case.also is not None:
+        assert re.search(case.also, err, re.MULTILINE), f"{site}: stderr does not hold {case.also!r}\n{shown}"
     for check in case.checks:
         check(ctx, err)
 
