@@ -99,12 +99,18 @@ def _data_of(document: Any, key: str, source: str) -> Any:
     return None
 
 
+def _load_data(text: str, key: str, source: str, what: str) -> Any:
+    """The YAML of ``text``, or of its data ``key`` when ``text`` is a whole ConfigMap (see :func:`_data_of`)."""
+    document = _load(text, source, what)
+    inner = _data_of(document, key, source)
+    if inner is not None:
+        document = _load(str(inner), source, what)
+    return document
+
+
 def parse_injector_config(text: str, source: str) -> InjectorConfig:
     """The ``config`` key (YAML): ``templates``, ``defaultTemplates``, ``policy``, selectors, annotations, aliases."""
-    document = _load(text, source, "the injector configuration")
-    inner = _data_of(document, CONFIG_KEY, source)
-    if inner is not None:
-        document = _load(str(inner), source, "the injector configuration")
+    document = _load_data(text, CONFIG_KEY, source, "the injector configuration")
     if not isinstance(document, Mapping):
         raise errors.InputError(f"{source}: the injector configuration must be a mapping with 'templates'")
     templates = document.get("templates") or {}
@@ -146,10 +152,7 @@ def _list(value: Any, key: str, source: str) -> Sequence[Any]:
 
 def parse_mesh_config(text: str, source: str) -> dict[str, Any]:
     """The ``mesh`` key (MeshConfig as YAML); an empty text is the empty mesh configuration."""
-    document = _load(text, source, "the mesh configuration")
-    inner = _data_of(document, MESH_KEY, source)
-    if inner is not None:
-        document = _load(str(inner), source, "the mesh configuration")
+    document = _load_data(text, MESH_KEY, source, "the mesh configuration")
     if document is None:
         return {}
     if not isinstance(document, Mapping):
@@ -159,10 +162,7 @@ def parse_mesh_config(text: str, source: str) -> dict[str, Any]:
 
 def parse_values(text: str, source: str) -> dict[str, Any]:
     """The ``values`` key (JSON, or YAML as istioctl also accepts)."""
-    document = _load(text, source, "the injector values")
-    inner = _data_of(document, VALUES_KEY, source)
-    if inner is not None:
-        document = _load(str(inner), source, "the injector values")
+    document = _load_data(text, VALUES_KEY, source, "the injector values")
     if not isinstance(document, Mapping):
         raise errors.InputError(f"{source}: the injector values must be a mapping")
     # Round-trip through JSON: istiod decodes the values from JSON (every number a float64; see as_go_values).
