@@ -1,20 +1,7 @@
-"""A client on a fresh test API server, with its own discovery cache directory."""
+"""A client on a fresh test API server, with its own discovery cache directory (see tests/unit/kube_fixtures.py)."""
 
 from __future__ import annotations
 
-import pathlib
+from tests.unit.kube_fixtures import kube, own_cache
 
-import pytest
-
-from meshctl.kube import client as kclient
-from tests.apiserver.server import ApiServer
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MESHCTL_CACHE_DIR", str(tmp_path / "meshctl-cache"))
-
-
-@pytest.fixture
-def kube(apiserver: ApiServer) -> kclient.RestClient:
-    return kclient.connect(kubeconfig=str(apiserver.kubeconfig_path))
+__all__ = ["kube", "own_cache"]
