@@ -48,6 +48,7 @@ class Context:
     tmp: pathlib.Path
     api: Any = None  # tests.apiserver.server.ApiServer for cluster cases
     monkeypatch: Any = None  # pytest.MonkeyPatch, for the simulated faults
+    cleanups: list[Callable[[], object]] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         closed = self.tmp / "closed-kubeconfig"
@@ -89,6 +90,9 @@ class Case:
     stdout_to: str | None = None  # subprocess: stdout goes to this file (e.g. /dev/full), not a pipe
     checks: tuple[Callable[[Context, str], None], ...] = ()
     also: str | None = None  # a regular expression searched in all of stderr (the hint that tells two sites apart)
+    #: The command reports progress (or prompts) on stderr before it fails: the ``error:`` line is the first line
+    #: that starts with ``error:``, not the first line (docs/install.md; tests/integration/install_helpers.py).
+    preamble: bool = False
 
 
 def case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:  # noqa: A002 - mirrors the CLI's word
@@ -778,9 +782,302 @@ _RENDER: dict[str, Case] = {
     ),
 }
 
+
+def on_api(action: Callable[[Any], object]) -> Step:
+    """Setup: do something to the test API server (seed objects, faults, controllers)."""
+
+    def step(ctx: Context) -> None:
+        action(ctx.api)
+
+    return step
+
+
+def hide(kind: str) -> Step:
+    """Setup: the test API server stops serving ``kind`` (discovery and requests), as a cluster without that API."""
+
+    def step(ctx: Context) -> None:
+        served = ctx.api.cluster.served_types
+        ctx.monkeypatch.setattr(ctx.api.cluster, "served_types", lambda: [t for t in served() if t.kind != kind])
+        # A discovery cache written by an earlier step still lists it: the command starts with a cold one.
+        ctx.monkeypatch.setenv("MESHCTL_CACHE_DIR", str(ctx.tmp / f"cache-without-{kind}"))
+
+    return step
+
+
+def kubeconfig(server: str, name: str = "other-kubeconfig", **cluster: str) -> Step:
+    """Setup: a kubeconfig file ``name`` for ``server`` (``{api}`` is the test API server's URL) with its token."""
+
+    def step(ctx: Context) -> None:
+        import yaml
+
+        url = server.replace("{api}", ctx.api.url if ctx.api is not None else "")
+        token = ctx.api.token if ctx.api is not None else "not-a-secret"
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "c",
+            "clusters": [{"name": "c", "cluster": {"server": url, **cluster}}],
+            "users": [{"name": "u", "user": {"token": token}}],
+            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        }
+        (ctx.tmp / name).write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    return step
+
+
+def not_json_server(ctx: Context) -> None:
+    """Setup: an HTTP server on 127.0.0.1 that answers every request 200 with a web page (not the API server)."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            body = b"<html>hello</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ctx.cleanups.append(server.shutdown)
+    ctx.cleanups.append(server.server_close)
+    kubeconfig(f"http://127.0.0.1:{server.server_address[1]}", "page-kubeconfig")(ctx)
+
+
+def _objects(*docs: dict[str, Any]) -> Callable[[Any], None]:
+    def create(api: Any) -> None:
+        for doc in docs:
+            api.objects.create(doc)
+
+    return create
+
+
+NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
+MINIMAL = ("--set", "profile=minimal")
+
+
+def _lease(holder: str) -> dict[str, Any]:
+    from meshctl.kube import lock
+
+    return lock.lease_object("istio-system", holder=holder, duration=3600)
+
+
+def _corrupt_inventory(api: Any) -> None:
+    secret = api.objects.get("secrets", "meshctl-default", "istio-system")
+    secret["data"] = {key: "bm90IGFuIGludmVudG9yeQ==" for key in secret.get("data") or {"inventory": ""}}
+    api.objects.put(secret)
+
+
+def _field_owner_after_the_plan(ctx: Context) -> None:
+    """Setup: right after install's plan (a server-side dry run that found no conflict), another field manager
+    writes ConfigMap istio-system/istio - the race that only the apply itself can detect."""
+    from meshctl.ops import plan
+
+    make_plan = plan.make_plan
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        result = make_plan(*args, **kwargs)
+        ctx.api.objects.apply(
+            {
+                "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},
+                "data": {"mesh": "theirs: true"},
+            },
+            manager="someone-else",
+        )
+        return result
+
+    ctx.monkeypatch.setattr(plan, "make_plan", racing)
+
+
+def _hold_configmap(api: Any) -> None:
+    cm = api.objects.get("configmaps", "istio", "istio-system")
+    cm["metadata"]["finalizers"] = ["example.com/hold"]
+    api.objects.put(cm)
+
+
+def _renewals_conflict(api: Any) -> None:
+    # Every renewal of the lease is refused as taken over; the install (slowed down) outlasts the first renewal.
+    api.faults.add_error(409, verbs="update", resources="leases")
+    api.faults.set_latency(0.03)
+
+
+def cluster_case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:  # noqa: A002
+    kwargs.setdefault("preamble", argv[0] in ("install", "upgrade", "uninstall", "verify-install"))
+    return case(*argv, *KC, exit=exit, expect=expect, cluster=True, **kwargs)
+
+
+VS_CRD = "virtualservices.networking.istio.io"
+_CLUSTER: dict[str, Case] = {
+    # --- the kubeconfig and the connection ----------------------------------------------------------------------------
+    "meshctl/kube/client.py::_load_kubeconfig::ConfigError#1": case(
+        "version", "--remote", "--kubeconfig", "{tmp}/no-such-kubeconfig", exit=EXIT_CLUSTER, stdout=None,
+        expect=r"^error: no kubeconfig found at .*/no-such-kubeconfig$",
+    ),
+    "meshctl/kube/client.py::_load_kubeconfig::ConfigError#2": case(
+        "version", "--remote", "--context", "nosuch", *KC, exit=EXIT_CLUSTER, stdout=None,
+        expect=r"^error: context 'nosuch' is not in the kubeconfig$",
+    ),
+    "meshctl/kube/client.py::_load_kubeconfig::ConfigError#3": case(
+        "version", "--remote", "--kubeconfig", "bad-kubeconfig", files={"bad-kubeconfig": "- just a list\n"},
+        exit=EXIT_CLUSTER, stdout=None, expect=r"^error: the kubeconfig bad-kubeconfig cannot be used: ",
+    ),
+    "meshctl/kube/client.py::RestClient._json::ConnectionFailed#1": case(
+        "version", "--remote", "--kubeconfig", "page-kubeconfig", setup=(not_json_server,), exit=EXIT_CLUSTER,
+        stdout=None, expect=r"^error: get .*: the server answered something that is not JSON$",
+    ),
+    "meshctl/kube/client.py::RestClient._connection_error::ConnectionFailed#1": case(
+        "version", "--remote", "--kubeconfig", "untrusted", cluster=True, setup=(kubeconfig("{api}", "untrusted"),),
+        exit=EXIT_CLUSTER, stdout=None, expect=r"^error: get .*: TLS handshake with https://127.0.0.1:\d+ failed: ",
+    ),
+    "meshctl/kube/client.py::RestClient._connection_error::ConnectionFailed#2": case(
+        "install", "--dry-run", *KC, exit=EXIT_CLUSTER,
+        expect=r"^error: get .*: cannot reach the API server http://127.0.0.1:1: ",
+    ),
+    # --- APIs the cluster does not serve ------------------------------------------------------------------------------
+    "meshctl/kube/lock.py::acquire::KubeError#1": cluster_case(
+        "install", "-y", *MINIMAL, setup=(hide("Lease"),),
+        exit=EXIT_CLUSTER, expect=r"^error: the cluster does not serve coordination.k8s.io/v1 Leases, needed for the lock$",
+    ),
+    "meshctl/kube/inventory.py::_secrets::KubeError#1": cluster_case(
+        "uninstall", "--purge", "-y", setup=(installed("--no-wait", *MINIMAL), hide("Secret")), exit=EXIT_CLUSTER,
+        expect=r"^error: the cluster does not serve v1 Secrets$",
+    ),
+    "meshctl/ops/install.py::_Install._resource::KubeError#1": cluster_case(
+        "install", "-y", setup=(hide("HorizontalPodAutoscaler"),), exit=EXIT_CLUSTER,
+        expect=r"^error: the cluster does not serve autoscaling/v2 HorizontalPodAutoscaler$",
+    ),
+    "meshctl/ops/version.py::remote_versions::KubeError#1": cluster_case(
+        "version", "--remote", setup=(hide("Pod"),), exit=EXIT_CLUSTER, stdout=None,
+        expect=r"^error: the cluster does not serve v1 Pods$",
+    ),
+    "meshctl/ops/inject.py::ClusterConfigMaps.__call__::ClusterError#1": cluster_case(
+        "kube-inject", "--from-cluster", "-f", "in.yaml", files={"in.yaml": DEPLOYMENT}, setup=(hide("ConfigMap"),),
+        exit=EXIT_CLUSTER, expect=r"^error: the cluster does not serve v1 ConfigMaps$",
+    ),
+    # --- kube-inject --from-cluster ---------------------------------------------------------------------------------
+    "meshctl/ops/inject.py::_cluster_configmaps::InputError#1": cluster_case(
+        "kube-inject", "--from-cluster", "-f", "in.yaml", files={"in.yaml": DEPLOYMENT}, exit=EXIT_INPUT,
+        expect=r"^error: ConfigMap istio-system/istio-sidecar-injector not found in the cluster$",
+    ),
+    "meshctl/ops/inject.py::_cluster_configmaps::InputError#2": cluster_case(
+        "kube-inject", "--from-cluster", "-f", "in.yaml", "--injectConfigFile", "inj/config.yaml",
+        "--valuesFile", "inj/values.json", files={"in.yaml": DEPLOYMENT}, setup=(injector(),), exit=EXIT_INPUT,
+        expect=r"^error: ConfigMap istio-system/istio not found in the cluster$",
+    ),
+    "meshctl/ops/inject.py::load_settings::InputError#1": cluster_case(
+        "kube-inject", "--from-cluster", "-f", "in.yaml", files={"in.yaml": DEPLOYMENT}, exit=EXIT_INPUT,
+        setup=(on_api(_objects(NAMESPACE, *(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "istio-system"}, "data": {}}
+            for n in ("istio-sidecar-injector", "istio")
+        ))),),
+        expect=r"^error: the cluster's ConfigMaps in istio-system: the injector ConfigMap lacks its 'config' or 'values'",
+    ),
+    # --- install --------------------------------------------------------------------------------------------------------
+    "meshctl/cli/install.py::_run::Aborted#1": cluster_case(
+        "install", exit=EXIT_ABORTED, expect=r"^error: confirmation is needed, but stdin is not a terminal$"
+    ),
+    "meshctl/ops/install.py::_Install.run::Aborted#1": cluster_case(
+        "install", *MINIMAL, stdin="n\n", stdin_tty=True, exit=EXIT_ABORTED,
+        expect=r"^error: installation cancelled: nothing was applied$",
+    ),
+    "meshctl/cli/install.py::_run::OwnershipConflict#1": cluster_case(
+        "install", "--dry-run", *MINIMAL, setup=(on_api(_objects(NAMESPACE, {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},
+        })),), exit=EXIT_CONFLICT, stdout=None, expect=r"^error: 1 object is owned by another manager or installation$",
+    ),
+    "meshctl/ops/install.py::_Install._refuse_conflicts::OwnershipConflict#1": cluster_case(
+        "install", "-y", *MINIMAL, setup=(on_api(_objects(NAMESPACE, {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},
+        })),), exit=EXIT_CONFLICT, expect=r"^error: 1 object is owned by another manager or installation$",
+        also=r"ConfigMap/istio-system/istio: exists, not installed by meshctl",
+    ),
+    "meshctl/ops/install.py::_Install._fail_apply::OwnershipConflict#1": cluster_case(
+        "install", "-y", "--no-wait", *MINIMAL, setup=(_field_owner_after_the_plan,),
+        exit=EXIT_CONFLICT, expect=r"^error: fields are owned by another manager$",
+        also=r"ConfigMap/istio-system/istio: .*data.mesh \(someone-else\)",
+    ),
+    "meshctl/kube/lock.py::default_duration::UsageError#1": cluster_case(
+        "install", "-y", *MINIMAL, env={"MESHCTL_LOCK_DURATION": "forever"}, exit=EXIT_USAGE,
+        expect=r"^error: MESHCTL_LOCK_DURATION='forever' is not a number of seconds$",
+    ),
+    "meshctl/kube/lock.py::acquire::LockTimeout#1": cluster_case(
+        "install", "-y", *MINIMAL, "--lock-timeout", "0s", setup=(on_api(_objects(NAMESPACE, _lease("ci-job-42"))),),
+        exit=EXIT_CLUSTER, expect=r"^error: the installation lock istio-system/meshctl-lock is held by ci-job-42",
+    ),
+    "meshctl/ops/install.py::_Install.run::KubeError#1": cluster_case(
+        "install", "-y", "--no-wait", env={"MESHCTL_LOCK_DURATION": "1"}, setup=(on_api(_renewals_conflict),),
+        exit=EXIT_CLUSTER, expect=r"^error: the installation lock was lost: another meshctl took the lock over",
+    ),
+    "meshctl/kube/wait.py::wait_established::ReadinessTimeout#1": cluster_case(
+        "install", "-y", *MINIMAL, "--readiness-timeout", "0.3s",
+        setup=(on_api(lambda api: api.controllers.disable("CustomResourceDefinition")),), exit=EXIT_TIMEOUT,
+        expect=r"^error: CustomResourceDefinitions not established after 0.3s$",
+    ),
+    "meshctl/kube/wait.py::wait_established::ReadinessFailed#1": cluster_case(
+        "install", "-y", *MINIMAL, setup=(on_api(lambda api: api.controllers.fail("CustomResourceDefinition", VS_CRD, "NamesNotAccepted")),),
+        exit=EXIT_TIMEOUT, expect=rf"^error: CustomResourceDefinition {VS_CRD} was not accepted: NamesNotAccepted",
+    ),
+    "meshctl/kube/wait.py::wait_ready::ReadinessTimeout#1": cluster_case(
+        "install", "-y", *MINIMAL, "--readiness-timeout", "0.3s",
+        setup=(on_api(lambda api: api.controllers.disable("Deployment")),), exit=EXIT_TIMEOUT,
+        expect=r"^error: 1 object not ready after 0.3s$",
+    ),
+    "meshctl/kube/wait.py::_failure::ReadinessFailed#1": cluster_case(
+        "install", "-y", *MINIMAL, setup=(on_api(lambda api: api.controllers.fail("Deployment", "istiod")),),
+        exit=EXIT_TIMEOUT, expect=r"^error: Deployment/istio-system/istiod is not ready: ImagePullBackOff \(pod istiod-",
+    ),
+    # --- upgrade ----------------------------------------------------------------------------------------------------
+    "meshctl/ops/upgrade.py::require_installation::InputError#1": cluster_case(
+        "upgrade", "-y", exit=EXIT_INPUT, expect=r"^error: there is no installation to upgrade: no inventory meshctl-default",
+    ),
+    "meshctl/ops/upgrade.py::check_version::InputError#1": cluster_case(
+        "upgrade", "-y", *MINIMAL, setup=(installed("--no-wait", *MINIMAL, "--set", "tag=1.28.4"),), exit=EXIT_INPUT,
+        expect=r"^error: cannot upgrade: 1.30.3 is more than one minor version ahead of the installed 1.28.4$",
+    ),
+    "meshctl/kube/inventory.py::decode::KubeError#1": cluster_case(
+        "upgrade", "-y", *MINIMAL, setup=(installed("--no-wait", *MINIMAL), on_api(_corrupt_inventory)),
+        exit=EXIT_CLUSTER, expect=r"^error: the inventory Secret istio-system/meshctl-default is damaged: ",
+    ),
+    # --- uninstall ----------------------------------------------------------------------------------------------------
+    "meshctl/cli/uninstall.py::uninstall::Aborted#1": cluster_case(
+        "uninstall", "--purge", exit=EXIT_ABORTED, expect=r"^error: confirmation is needed, but stdin is not a terminal$"
+    ),
+    "meshctl/ops/uninstall.py::_Uninstall.run::Aborted#1": cluster_case(
+        "uninstall", "--purge", stdin="n\n", stdin_tty=True, setup=(installed("--no-wait", *MINIMAL),),
+        exit=EXIT_ABORTED, expect=r"^error: uninstall cancelled: nothing was removed$",
+    ),
+    "meshctl/ops/uninstall.py::_Uninstall.run::Aborted#2": cluster_case(
+        "uninstall", "--purge", "--delete-user-config", stdin="y\nn\n", stdin_tty=True,
+        setup=(installed("--no-wait", *MINIMAL), on_api(_objects({
+            "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+            "metadata": {"name": "mine", "namespace": "default"}, "spec": {"hosts": ["example.com"]},
+        }))),
+        exit=EXIT_ABORTED, expect=r"^error: uninstall cancelled: nothing was removed$",
+        also=r"Delete them and every object in them\? \(y/N\) ",
+    ),
+    "meshctl/ops/uninstall.py::_Uninstall.run::KubeError#1": cluster_case(
+        "uninstall", "--purge", "-y", env={"MESHCTL_LOCK_DURATION": "1"},
+        setup=(installed("--no-wait"), on_api(_renewals_conflict)), exit=EXIT_CLUSTER,
+        expect=r"^error: the installation lock was lost: another meshctl took the lock over",
+    ),
+    "meshctl/kube/wait.py::wait_deleted::ReadinessTimeout#1": cluster_case(
+        "uninstall", "-r", "default", "-y", "--readiness-timeout", "0.3s",
+        setup=(installed("--no-wait", *MINIMAL), on_api(_hold_configmap)), exit=EXIT_TIMEOUT,
+        expect=r"^error: 1 object is still there after 0.3s$",
+        also=r"ConfigMap/istio-system/istio: being deleted \(finalizers: example.com/hold\)",
+    ),
+    # --- verify-install -------------------------------------------------------------------------------------------------
+    "meshctl/cli/verify.py::_failure::VerificationFailed#1": cluster_case(
+        "verify-install", exit=EXIT_VERIFY, stdout=None, expect=r"^error: Istio installation verification failed: "
+    ),
+}
+
 #: Every catalogued site, by id.
 CATALOGUE: dict[str, Case] = {}
-for _group in (_CONFIG, _INJECT, _TEMPLATES, _RENDER):
+for _group in (_CONFIG, _INJECT, _TEMPLATES, _RENDER, _CLUSTER):
     assert not set(_group) & set(CATALOGUE), set(_group) & set(CATALOGUE)
     CATALOGUE.update(_group)
 

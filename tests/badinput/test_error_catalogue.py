@@ -20,6 +20,7 @@ import pytest
 from tests.badinput import catalogue, scanner
 from tests.badinput.catalogue import CATALOGUE, EXTRA_CASES, UNREACHABLE, Case, Context
 from tests.helpers import run_cli
+from tests.integration.install_helpers import run_unchecked
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -57,7 +58,10 @@ def _run(case: Case, ctx: Context) -> tuple[int, str, str]:
                 check=False,
             )
         return proc.returncode, (proc.stdout or b"").decode(errors="replace"), proc.stderr.decode(errors="replace")
-    result = run_cli(*argv, stdin=ctx.expand(case.stdin), stdin_tty=case.stdin_tty, expect=None)
+    if case.preamble:
+        result = run_unchecked(*argv, stdin=ctx.expand(case.stdin), tty=case.stdin_tty)
+    else:
+        result = run_cli(*argv, stdin=ctx.expand(case.stdin), stdin_tty=case.stdin_tty, expect=None)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -68,13 +72,20 @@ def _check(site: str, case: Case, request: pytest.FixtureRequest, tmp_path: path
     for key, value in case.env.items():
         monkeypatch.setenv(key, ctx.expand(value))
     ctx.write_files(case.files)
-    for step in case.setup:
-        step(ctx)
-    code, out, err = _run(case, ctx)
+    try:
+        for step in case.setup:
+            step(ctx)
+        code, out, err = _run(case, ctx)
+    finally:
+        for cleanup in reversed(ctx.cleanups):
+            cleanup()
     shown = f"meshctl {' '.join(case.argv)}\n--- exit {code}, stderr ---\n{err}\n--- stdout ---\n{out[:1500]}"
     assert "Traceback" not in err, shown
     assert code == case.exit, shown
-    first = err.splitlines()[0] if err else ""
+    lines = err.splitlines()
+    first = lines[0] if lines else ""
+    if case.preamble:  # progress and prompts come first; the error line is the first of its kind
+        first = next((line.split("(y/N) ")[-1] for line in lines if line.split("(y/N) ")[-1].startswith("error: ")), "")
     assert first.startswith("error: "), shown
     assert re.search(case.expect, first), f"{site}: the error line does not match {case.expect!r}\n{shown}"
     if case.stdout is not None:
