@@ -308,17 +308,7 @@ class Cluster:
             self._default(rt, obj)
             if (rt.group, rt.kind) == ("apps", "DaemonSet"):  # the DaemonSet strategy's PrepareForCreate
                 meta.setdefault("annotations", {})["deprecated.daemonset.template.generation"] = "1"
-            managers_root = rt.root()
-            apply.track_update(
-                None,
-                obj,
-                managers_root,
-                ctx.manager,
-                rt.api_version,
-                now_rfc3339(),
-                custom=rt.custom,
-                **self._scope(rt, ctx),
-            )
+            self._track(rt, None, obj, ctx)
             self._init_new(rt, obj)
             return self._commit(rt, None, obj, ctx)
 
@@ -327,20 +317,7 @@ class Cluster:
         self._prune(rt, obj, ctx)
         with self.store.lock:
             old = self._existing(rt, namespace, name)
-            _check_resource_version(rt, name, obj, old)
-            new = self._merge_update(rt, old, obj, ctx)
-            self._default(rt, new)
-            apply.track_update(
-                old,
-                new,
-                rt.root(),
-                ctx.manager,
-                rt.api_version,
-                now_rfc3339(),
-                custom=rt.custom,
-                **self._scope(rt, ctx),
-            )
-            return self._commit(rt, old, new, ctx)
+            return self._write_update(rt, name, old, obj, ctx)
 
     def patch(
         self,
@@ -386,20 +363,7 @@ class Cluster:
                 raise errors.bad_request("the patch did not produce an object")
             self._check_identity(rt, patched, namespace, name)
             self._prune(rt, patched, ctx)
-            _check_resource_version(rt, name, patched, old)
-            new = self._merge_update(rt, old, patched, ctx)
-            self._default(rt, new)
-            apply.track_update(
-                old,
-                new,
-                rt.root(),
-                ctx.manager,
-                rt.api_version,
-                now_rfc3339(),
-                custom=rt.custom,
-                **self._scope(rt, ctx),
-            )
-            return self._commit(rt, old, new, ctx)
+            return self._write_update(rt, name, old, patched, ctx)
 
     def _apply(
         self, rt: ResourceType, namespace: str, name: str, body: bytes, query: dict[str, str], ctx: WriteContext
@@ -432,15 +396,7 @@ class Cluster:
             old = self.store.get(rt.group_resource, namespace if rt.namespaced else "", name)
             if old is None and ctx.subresource:
                 raise errors.not_found(rt.qualified, name, rt.group, rt.plural)
-            requested_rv = meta.get("resourceVersion")
-            if requested_rv and (old is None or requested_rv != old["metadata"]["resourceVersion"]):
-                raise errors.conflict(
-                    rt.qualified,
-                    name,
-                    rt.group,
-                    rt.plural,
-                    "the object has been modified; please apply your changes to the latest version and try again",
-                )
+            _check_resource_version(rt, name, applied, old)
             result = apply.apply(
                 copy.deepcopy(old) if old is not None else None,
                 applied,
@@ -630,6 +586,23 @@ class Cluster:
             self.store.remove(rt.group_resource, namespace if rt.namespaced else "", name)
 
     # --- helpers -------------------------------------------------------------------------------------------------
+
+    def _write_update(
+        self, rt: ResourceType, name: str, old: dict[str, Any], obj: dict[str, Any], ctx: WriteContext
+    ) -> dict[str, Any]:
+        """Write ``obj`` over ``old`` (an update, or a patch that is not an apply), under the store lock: the
+        resourceVersion precondition, the merge with the stored object, defaults, managedFields, commit."""
+        _check_resource_version(rt, name, obj, old)
+        new = self._merge_update(rt, old, obj, ctx)
+        self._default(rt, new)
+        self._track(rt, old, new, ctx)
+        return self._commit(rt, old, new, ctx)
+
+    def _track(self, rt: ResourceType, old: dict[str, Any] | None, new: dict[str, Any], ctx: WriteContext) -> None:
+        """Record the write of ``ctx.manager`` (an Update operation) in the managedFields of ``new``."""
+        apply.track_update(
+            old, new, rt.root(), ctx.manager, rt.api_version, now_rfc3339(), custom=rt.custom, **self._scope(rt, ctx)
+        )
 
     def _scope(self, rt: ResourceType, ctx: WriteContext) -> dict[str, Any]:
         if ctx.subresource == "status":
@@ -970,10 +943,11 @@ def _load_yaml_or_json(body: bytes) -> Any:
         raise errors.bad_request(f"error decoding YAML: {exc}") from exc
 
 
-def _check_resource_version(rt: ResourceType, name: str, obj: dict[str, Any], old: dict[str, Any]) -> None:
-    """A write that names a resourceVersion succeeds only against that version (optimistic concurrency)."""
+def _check_resource_version(rt: ResourceType, name: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+    """A write that names a resourceVersion succeeds only against that version (optimistic concurrency); an apply
+    that creates (``old`` None) and names one fails too."""
     requested_rv = obj.get("metadata", {}).get("resourceVersion")
-    if requested_rv and requested_rv != old["metadata"]["resourceVersion"]:
+    if requested_rv and (old is None or requested_rv != old["metadata"]["resourceVersion"]):
         raise errors.conflict(
             rt.qualified,
             name,
