@@ -41,7 +41,8 @@ def _key(container: Any, key: str) -> Any:
     return key if isinstance(container, dict) else int(key)
 
 
-def _parent(doc: Any, parts: list[str], op: str) -> Any:
+def _parent(doc: Any, parts: list[str], op: str) -> tuple[Any, str]:
+    """The container the pointer ``parts`` ends in, and the last token (the member's key or index there)."""
     cursor = doc
     for part in parts[:-1]:
         if _has(cursor, part):
@@ -52,15 +53,14 @@ def _parent(doc: Any, parts: list[str], op: str) -> Any:
                 "Invalid",
                 f"{_REJECTED}: {op} operation does not apply: doc is missing path: " + '"/' + "/".join(parts) + '"',
             )
-    return cursor
+    return cursor, parts[-1]
 
 
 def _get(doc: Any, path: str) -> Any:
     parts = _pointer(path)
     if not parts:
         return doc
-    parent = _parent(doc, parts, "get")
-    last = parts[-1]
+    parent, last = _parent(doc, parts, "get")
     if _has(parent, last):
         return parent[_key(parent, last)]
     raise errors.ApiError(422, "Invalid", f'{_REJECTED}: doc is missing path: "{path}"')
@@ -105,8 +105,7 @@ def _add(doc: Any, path: str, value: Any) -> Any:
     parts = _pointer(path)
     if not parts:
         return value
-    parent = _parent(doc, parts, "add")
-    last = parts[-1]
+    parent, last = _parent(doc, parts, "add")
     if isinstance(parent, dict):
         parent[last] = value
     elif isinstance(parent, list):
@@ -123,8 +122,7 @@ def _add(doc: Any, path: str, value: Any) -> Any:
 
 def _remove(doc: Any, path: str) -> Any:
     parts = _pointer(path)
-    parent = _parent(doc, parts, "remove")
-    last = parts[-1]
+    parent, last = _parent(doc, parts, "remove")
     if _has(parent, last):
         del parent[_key(parent, last)]
     else:
