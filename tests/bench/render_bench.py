@@ -1,6 +1,6 @@
 """Benchmarks B2 (render latency), B3 (render scaling) and the ``manifest generate`` half of B7 of ``quality.md``.
 
-    python -m tests.bench.render_bench [--runs 9] [--scaling-runs 5] [--memory-runs 3] [--quick] [--out FILE]
+    python -m tests.bench.render_bench [--runs 9] [--scaling-runs 7] [--memory-runs 3] [--quick] [--out FILE]
 
 B2: the whole process ``meshctl manifest generate --set profile=P`` for the default and demo profiles, median of
 ``--runs`` runs after one warm-up round (which fills the template bytecode cache), alternating run by run with the
@@ -9,10 +9,11 @@ B1 baseline app's ``--help`` (``baseline_app.py`` over meshctl's command tree), 
 a machine). B2's ratios are to the baseline app's ``--help`` measured in the same rounds.
 
 B3: ``manifest generate`` in-process (configuration, render, YAML) for an IstioOperator with 1, 10, 100 and 1000
-ingress gateways, median of ``--scaling-runs`` runs each, split into configuration, render and serialisation;
-the cost per extra gateway is the slope between 1 and 1000, and linearity is judged from the slopes of the three
-intervals (1→10, 10→100, 100→1000) and from the cost of 1000 extra gateways over the cost of 100. Also the
-whole process with 1000 gateways: its time.
+ingress gateways, the sizes alternating round by round (a garbage collection before each sample), median of
+``--scaling-runs`` runs each, split into configuration, render and serialisation; the cost per extra gateway is
+the slope between 1 and 1000, and linearity is judged from the slopes of the three intervals (1→10, 10→100,
+100→1000) and from the cost of 1000 extra gateways over the cost of 100. Also the whole process with 1000
+gateways: its time.
 
 B7 (the ``manifest generate`` half): peak resident memory of the whole process with 1, 1000 and 10,000 gateways,
 each measured by a fresh parent whose only child it is (``getrusage(RUSAGE_CHILDREN).ru_maxrss``), median of
@@ -25,6 +26,7 @@ shared machine are noisy: read the ratios measured side by side, not one absolut
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import itertools
 import json
@@ -146,10 +148,14 @@ def bench_b2(runs: int, directory: Path) -> dict[str, list[float]]:
 
 def bench_b3(runs: int, directory: Path) -> tuple[list[tuple[int, int, float, float, float]], list[float]]:
     _generate_in_process(iop_text(1))  # warm-up: imports, compiled templates, values files
+    texts = {count: iop_text(count) for count in GATEWAY_COUNTS}
+    measured: dict[int, list[tuple[float, float, float, int]]] = {count: [] for count in GATEWAY_COUNTS}
+    for _ in range(runs):  # the sizes alternate round by round, so the host's load falls on all of them alike
+        for count in GATEWAY_COUNTS:
+            gc.collect()  # the previous sample's garbage is not this one's cost
+            measured[count].append(_generate_in_process(texts[count]))
     rows = []
-    for count in GATEWAY_COUNTS:
-        text = iop_text(count)
-        samples = [_generate_in_process(text) for _ in range(runs)]
+    for count, samples in measured.items():
         config = statistics.median(s[0] for s in samples)
         render = statistics.median(s[1] for s in samples)
         dump = statistics.median(s[2] for s in samples)
@@ -180,7 +186,7 @@ def _ms(seconds: float) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=9, help="whole-process runs per B2 row (median)")
-    parser.add_argument("--scaling-runs", type=int, default=5, help="in-process runs per B3 size (median)")
+    parser.add_argument("--scaling-runs", type=int, default=7, help="in-process runs per B3 size (median)")
     parser.add_argument("--memory-runs", type=int, default=3, help="peak-RSS runs per B7 size up to 1000 (median)")
     results.add_arguments(parser)
     args = parser.parse_args(argv)
