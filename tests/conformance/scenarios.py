@@ -52,103 +52,37 @@ REASONS = {
     "protobuf": "JSON only: kubectl's generated-client commands (create <kind>, delete, auth can-i) send protobuf",
 }
 
+
+def _command_results(*steps: int) -> tuple[str, ...]:
+    """The exit code, stderr and stdout of these (kubectl) steps of a transcript."""
+    return tuple(f"[{step}].result.{part}" for step in steps for part in ("rc", "stderr", "stdout"))
+
+
+#: A Foreground or Orphan delete (step 0) answered with a Status where kube-apiserver answers the object.
+_STATUS_FOR_OBJECT = (
+    "[0].result.body.details",
+    "[0].result.body.kind",
+    "[0].result.body.metadata.creationTimestamp",
+    "[0].result.body.metadata.deletionGracePeriodSeconds",
+    "[0].result.body.metadata.deletionTimestamp",
+    "[0].result.body.metadata.finalizers",
+    "[0].result.body.metadata.name",
+    "[0].result.body.metadata.namespace",
+    "[0].result.body.metadata.resourceVersion",
+    "[0].result.body.metadata.uid",
+    "[0].result.body.status",
+)
+
 DEVIATIONS: dict[str, Deviation] = {
-    "delete-foreground-body": Deviation(
-        "deletion-finalizers",
-        (
-            "[0].result.body.details",
-            "[0].result.body.kind",
-            "[0].result.body.metadata.creationTimestamp",
-            "[0].result.body.metadata.deletionGracePeriodSeconds",
-            "[0].result.body.metadata.deletionTimestamp",
-            "[0].result.body.metadata.finalizers",
-            "[0].result.body.metadata.name",
-            "[0].result.body.metadata.namespace",
-            "[0].result.body.metadata.resourceVersion",
-            "[0].result.body.metadata.uid",
-            "[0].result.body.status",
-        ),
-    ),
-    "gc-orphan": Deviation(
-        "deletion-finalizers",
-        (
-            "[0].result.body.details",
-            "[0].result.body.kind",
-            "[0].result.body.metadata.creationTimestamp",
-            "[0].result.body.metadata.deletionGracePeriodSeconds",
-            "[0].result.body.metadata.deletionTimestamp",
-            "[0].result.body.metadata.finalizers",
-            "[0].result.body.metadata.name",
-            "[0].result.body.metadata.namespace",
-            "[0].result.body.metadata.resourceVersion",
-            "[0].result.body.metadata.uid",
-            "[0].result.body.status",
-            "[1].result.body.metadata.managedFields",
-        ),
-    ),
-    "kubectl-auth-can-i": Deviation(
-        "protobuf",
-        (
-            "[0].result.rc",
-            "[0].result.stderr",
-            "[0].result.stdout",
-        ),
-    ),
-    "kubectl-create-configmap": Deviation(
-        "protobuf",
-        (
-            "[0].result.rc",
-            "[0].result.stderr",
-            "[0].result.stdout",
-            "[1].result.rc",
-            "[1].result.stderr",
-            "[1].result.stdout",
-        ),
-    ),
-    "kubectl-create-deployment": Deviation(
-        "protobuf",
-        (
-            "[0].result.rc",
-            "[0].result.stderr",
-            "[0].result.stdout",
-            "[1].result.rc",
-            "[1].result.stderr",
-            "[1].result.stdout",
-        ),
-    ),
-    "kubectl-create-dry-run-server": Deviation(
-        "protobuf",
-        (
-            "[0].result.rc",
-            "[0].result.stderr",
-            "[0].result.stdout",
-        ),
-    ),
-    "kubectl-create-existing": Deviation(
-        "protobuf",
-        (
-            "[0].result.rc",
-            "[0].result.stderr",
-            "[0].result.stdout",
-            "[1].result.stderr",
-        ),
-    ),
-    "kubectl-delete": Deviation(
-        "protobuf",
-        (
-            "[0].result.rc",
-            "[0].result.stderr",
-            "[0].result.stdout",
-        ),
-    ),
-    "kubectl-explain": Deviation(
-        "openapi",
-        (
-            "[0].result.rc",
-            "[0].result.stderr",
-            "[0].result.stdout",
-        ),
-    ),
+    "delete-foreground-body": Deviation("deletion-finalizers", _STATUS_FOR_OBJECT),
+    "gc-orphan": Deviation("deletion-finalizers", (*_STATUS_FOR_OBJECT, "[1].result.body.metadata.managedFields")),
+    "kubectl-auth-can-i": Deviation("protobuf", _command_results(0)),
+    "kubectl-create-configmap": Deviation("protobuf", _command_results(0, 1)),
+    "kubectl-create-deployment": Deviation("protobuf", _command_results(0, 1)),
+    "kubectl-create-dry-run-server": Deviation("protobuf", _command_results(0)),
+    "kubectl-create-existing": Deviation("protobuf", (*_command_results(0), "[1].result.stderr")),
+    "kubectl-delete": Deviation("protobuf", _command_results(0)),
+    "kubectl-explain": Deviation("openapi", _command_results(0)),
     "malformed-json": Deviation(
         "go-wording",
         ("[0].result.body.message",),
