@@ -222,7 +222,13 @@ def run(argv: Sequence[str]) -> int:
     except click_exceptions.NoArgsIsHelpError as exc:
         # A bare `meshctl` (or command group) asks what there is: the help, on stdout, and success.
         if exc.ctx is not None:
-            env.write_data(exc.ctx.get_help())
+            try:
+                env.write_data(exc.ctx.get_help())
+            except errors.MeshctlError as failure:  # stdout unusable (`> /dev/full`): exit 74, as for any data
+                _write_stderr(env, output.format_error(failure))
+                return failure.exit_code
+            except (BrokenPipeError, _ReaderGone):
+                return errors.ExitCode.OK
         return errors.ExitCode.OK
     except click_exceptions.UsageError as exc:
         _write_stderr(env, _usage_message(exc))
