@@ -100,7 +100,7 @@ class WatchEvent:
         return str((self.object.get("metadata") or {}).get("resourceVersion") or "")
 
 
-class _Payload(TypedDict, total=False):
+class _SendOptions(TypedDict, total=False):
     """The optional keyword arguments that ``RestClient._json`` passes on to ``RestClient._send`` as they are."""
 
     body: bytes | None
@@ -540,9 +540,9 @@ class RestClient:
         *,
         verb: str,
         what: str,
-        **payload: Unpack[_Payload],
+        **options: Unpack[_SendOptions],
     ) -> dict[str, Any]:
-        response = self._send(method, path, query, verb=verb, what=what, **payload)
+        response = self._send(method, path, query, verb=verb, what=what, **options)
         data = response.data
         try:
             document = json.loads(data) if data else {}
