@@ -135,6 +135,7 @@ def b4(work: Workspace, runs: int, latency: float) -> list[dict[str, Any]]:
             "kubectl": lambda kc, f=str(rendered): [kubectl, "apply", "--server-side", "-f", f, "--kubeconfig", kc],
         }
         requests: dict[str, int] = {}
+        version = subprocess.run([kubectl, "version", "--client"], capture_output=True, text=True, check=False)
         for index in range(runs + 1):  # the first round warms the page cache and is not counted
             for name, make in cases.items():
                 with ApiServer(latency=latency) as api:
@@ -157,6 +158,8 @@ def b4(work: Workspace, runs: int, latency: float) -> list[dict[str, Any]]:
                 "runs": times,
                 "cpu": {name: statistics.median(values) for name, values in cpu.items()},
                 "requests": requests,
+                "kubectl_path": kubectl,
+                "kubectl_version": version.stdout.splitlines()[0] if version.stdout else "unknown",
             }
         )
     return rows
@@ -320,6 +323,7 @@ def report(
         made = ", ".join(f"{name} {n}" for name, n in row["requests"].items())
         cpu = ", ".join(f"{name} {t:.2f} s" for name, t in row["cpu"].items())
         lines.append(f"  {row['case']}: {runs} (requests: {made}; median CPU time: {cpu})")
+    lines.append(f"  kubectl: {b4_rows[0]['kubectl_path']} ({b4_rows[0]['kubectl_version']})")
     lines += ["", "B5 request economy (default profile)", "", "| run | requests |", "| --- | ---: |"]
     lines += [f"| {name} | {value} |" for name, value in b5_figures.items()]
     if b6_figures is not None:
@@ -377,6 +381,7 @@ def figures(
             runs=row["runs"],
             cpu_seconds=row["cpu"],
             requests=row["requests"],
+            kubectl=f"{row['kubectl_path']} ({row['kubectl_version']})",
         )
     objects = b5_figures["objects"]
     for name, value in b5_figures.items():
