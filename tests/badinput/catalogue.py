@@ -96,7 +96,7 @@ class Case:
     preamble: bool = False
 
 
-def case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:  # noqa: A002 - mirrors the CLI's word
+def case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:
     return Case(tuple(argv), exit, expect, **kwargs)
 
 
@@ -150,7 +150,9 @@ def _rendered_injector() -> tuple[str, str, str]:
     import yaml
 
     result = run_cli("manifest", "generate", "--component", "Pilot")
-    maps = {d["metadata"]["name"]: d["data"] for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "ConfigMap"}
+    maps = {
+        d["metadata"]["name"]: d["data"] for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "ConfigMap"
+    }
     injector = maps["istio-sidecar-injector"]
     return injector["config"], injector["values"], maps["istio"]["mesh"]
 
@@ -191,15 +193,32 @@ def pod(annotations: str = "{}", spec: str = "{containers: [{name: c, image: ngi
     return f"apiVersion: v1\nkind: Pod\nmetadata: {meta}\nspec: {spec}\n"
 
 
-def inject_case(manifest: str, expect: str, *, exit: int = 3, setup: tuple[Step, ...] = (), args: tuple[str, ...] = INJ) -> Case:  # noqa: A002
+def inject_case(
+    manifest: str, expect: str, *, exit: int = 3, setup: tuple[Step, ...] = (), args: tuple[str, ...] = INJ
+) -> Case:
     return case(
-        "kube-inject", "-f", "in.yaml", *args, files={"in.yaml": manifest}, exit=exit, expect=expect,
-        setup=(injector(), *setup) if not setup else setup,
+        "kube-inject",
+        "-f",
+        "in.yaml",
+        *args,
+        files={"in.yaml": manifest},
+        exit=exit,
+        expect=expect,
+        setup=setup or (injector(),),
     )
 
 
 KC = ("--kubeconfig", "{kc}")
-EXIT_USAGE, EXIT_INPUT, EXIT_CLUSTER, EXIT_TIMEOUT, EXIT_VERIFY, EXIT_ABORTED, EXIT_CONFLICT, EXIT_IO = 2, 3, 4, 5, 6, 7, 8, 74
+EXIT_USAGE, EXIT_INPUT, EXIT_CLUSTER, EXIT_TIMEOUT, EXIT_VERIFY, EXIT_ABORTED, EXIT_CONFLICT, EXIT_IO = (
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    74,
+)
 
 _CONFIG: dict[str, Case] = {
     # --- the CLI's own error lines -------------------------------------------------------------------------------
@@ -207,66 +226,126 @@ _CONFIG: dict[str, Case] = {
         "manifest", "generate", "--no-such-flag", exit=EXIT_USAGE, expect=r"^error: No such option: --no-such-flag$"
     ),
     "meshctl/cli/app.py::_interrupted::error-line#1": case(
-        "manifest", "generate", exit=130, expect=r"^error: interrupted$",
+        "manifest",
+        "generate",
+        exit=130,
+        expect=r"^error: interrupted$",
         setup=(fault("meshctl.render.pipeline", "render", KeyboardInterrupt),),
     ),
     "meshctl/cli/app.py::_io_error::LocalIOError#1": case(
-        "manifest", "generate", exit=EXIT_IO, expect=r"^error: cannot access /some/where: Input/output error$",
+        "manifest",
+        "generate",
+        exit=EXIT_IO,
+        expect=r"^error: cannot access /some/where: Input/output error$",
         setup=(fault("meshctl.render.pipeline", "render", lambda: OSError(5, "Input/output error", "/some/where")),),
     ),
     "meshctl/cli/app.py::_io_error::LocalIOError#2": case(
-        "manifest", "generate", exit=EXIT_IO, expect=r"^error: local I/O error: Input/output error$",
+        "manifest",
+        "generate",
+        exit=EXIT_IO,
+        expect=r"^error: local I/O error: Input/output error$",
         setup=(fault("meshctl.render.pipeline", "render", lambda: OSError(5, "Input/output error")),),
     ),
     "meshctl/cli/app.py::_check_arguments::InputLimitError#1": case(
-        "manifest", "generate", "--set", "values.x=" + "a" * 70_000, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "--set",
+        "values.x=" + "a" * 70_000,
+        exit=EXIT_INPUT,
         expect=r"^error: argument 4 is too long \(70009 characters; the limit is 65536\)$",
     ),
     "meshctl/cli/app.py::_check_arguments::InputLimitError#2": case(
-        "manifest", "generate", "--set", "values.x=\udcff", exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "--set",
+        "values.x=\udcff",
+        exit=EXIT_INPUT,
         expect=r"^error: argument 4 is not UTF-8 text \(invalid byte at offset 9\): values.x=\\xff$",
     ),
     "meshctl/cli/app.py::run::error-line#1": case(
-        "manifest", "generate", exit=70, expect=r"^error: internal error: RuntimeError: a simulated bug$",
+        "manifest",
+        "generate",
+        exit=70,
+        expect=r"^error: internal error: RuntimeError: a simulated bug$",
         setup=(fault("meshctl.render.pipeline", "render", lambda: RuntimeError("a simulated bug")),),
     ),
     "meshctl/cli/app.py::_StdoutGuard._fail::LocalIOError#1": case(
-        "manifest", "generate", exit=EXIT_IO, expect=r"^error: cannot write to standard output: No space left on device$",
-        subprocess=True, stdout_to="/dev/full",
+        "manifest",
+        "generate",
+        exit=EXIT_IO,
+        expect=r"^error: cannot write to standard output: No space left on device$",
+        subprocess=True,
+        stdout_to="/dev/full",
     ),
     "meshctl/cli/output.py::format_error::error-line#1": case(
         "profile", "dump", "no-such-profile", exit=EXIT_INPUT, expect=r"^error: unknown profile 'no-such-profile'$"
     ),
     # --- cli: options that do not go together, bad option values -------------------------------------------------
     "meshctl/cli/options.py::parse_duration::UsageError#1": case(
-        "install", "--dry-run", "--readiness-timeout", "soon", *KC, exit=EXIT_USAGE,
+        "install",
+        "--dry-run",
+        "--readiness-timeout",
+        "soon",
+        *KC,
+        exit=EXIT_USAGE,
         expect=r"^error: invalid value for --readiness-timeout: 'soon' is not a duration$",
     ),
     "meshctl/cli/options.py::parse_duration::UsageError#2": case(
-        "install", "--dry-run", "--lock-timeout=-5", *KC, exit=EXIT_USAGE,
+        "install",
+        "--dry-run",
+        "--lock-timeout=-5",
+        *KC,
+        exit=EXIT_USAGE,
         expect=r"^error: invalid value for --lock-timeout: '-5' is negative$",
     ),
     "meshctl/cli/output.py::parse_output_format::UsageError#1": case(
-        "profile", "dump", "-o", "jsonpath=", exit=EXIT_USAGE, expect=r"^error: empty jsonpath expression in -o jsonpath=$"
+        "profile",
+        "dump",
+        "-o",
+        "jsonpath=",
+        exit=EXIT_USAGE,
+        expect=r"^error: empty jsonpath expression in -o jsonpath=$",
     ),
     "meshctl/cli/output.py::parse_output_format::UsageError#2": case(
         "profile", "list", "-o", "xml", exit=EXIT_USAGE, expect=r"^error: unknown output format 'xml'$"
     ),
     "meshctl/cli/output.py::_jsonpath_values::UsageError#1": case(
-        "profile", "dump", "-o", "jsonpath={.[[[", exit=EXIT_USAGE, expect=r"^error: invalid jsonpath expression '\{\.\[\[\['"
+        "profile",
+        "dump",
+        "-o",
+        "jsonpath={.[[[",
+        exit=EXIT_USAGE,
+        expect=r"^error: invalid jsonpath expression '\{\.\[\[\['",
     ),
     "meshctl/cli/profile.py::diff::UsageError#1": case(
-        "profile", "diff", "-", "-", exit=EXIT_USAGE, expect=r"^error: standard input can be read once: only one of A and B"
+        "profile",
+        "diff",
+        "-",
+        "-",
+        exit=EXIT_USAGE,
+        expect=r"^error: standard input can be read once: only one of A and B",
     ),
     "meshctl/cli/progress.py::heartbeat::UsageError#1": case(
-        "install", "--dry-run", *KC, exit=EXIT_USAGE, env={"MESHCTL_HEARTBEAT": "often"},
+        "install",
+        "--dry-run",
+        *KC,
+        exit=EXIT_USAGE,
+        env={"MESHCTL_HEARTBEAT": "often"},
         expect=r"^error: MESHCTL_HEARTBEAT='often' is not a number of seconds$",
     ),
     "meshctl/cli/uninstall.py::uninstall::UsageError#1": case(
-        "uninstall", *KC, exit=EXIT_USAGE, expect=r"^error: at least one of --revision \(or --set revision=REV\), --filename or --purge"
+        "uninstall",
+        *KC,
+        exit=EXIT_USAGE,
+        expect=r"^error: at least one of --revision \(or --set revision=REV\), --filename or --purge",
     ),
     "meshctl/cli/uninstall.py::uninstall::UsageError#2": case(
-        "uninstall", "-r", "canary", "--delete-user-config", *KC, exit=EXIT_USAGE,
+        "uninstall",
+        "-r",
+        "canary",
+        "--delete-user-config",
+        *KC,
+        exit=EXIT_USAGE,
         expect=r"^error: --delete-user-config only goes with --purge$",
     ),
     "meshctl/render/components.py::resolve_label::UsageError#1": case(
@@ -274,161 +353,345 @@ _CONFIG: dict[str, Case] = {
     ),
     # --- reading -f files ------------------------------------------------------------------------------------------
     "meshctl/config/layering.py::_stdin_check::UsageError#1": case(
-        "manifest", "generate", "-f", "-", "-f", "x.yaml", files={"x.yaml": "{}\n"}, exit=EXIT_USAGE,
+        "manifest",
+        "generate",
+        "-f",
+        "-",
+        "-f",
+        "x.yaml",
+        files={"x.yaml": "{}\n"},
+        exit=EXIT_USAGE,
         expect=r"^error: -f -: standard input may only be the last -f$",
     ),
     "meshctl/config/layering.py::_string_setting::InputError#1": case(
-        "manifest", "generate", "-f", "p.yaml", files={"p.yaml": "spec:\n  profile: [1]\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "p.yaml",
+        files={"p.yaml": "spec:\n  profile: [1]\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: p.yaml: spec.profile must be a string, not a list of 1$",
     ),
     "meshctl/config/loading.py::read_source::InputError#2": case(
-        "manifest", "generate", "-f", "d", files={"d/x": ""}, exit=EXIT_INPUT, expect=r"^error: cannot read d: is a directory$"
+        "manifest",
+        "generate",
+        "-f",
+        "d",
+        files={"d/x": ""},
+        exit=EXIT_INPUT,
+        expect=r"^error: cannot read d: is a directory$",
     ),
     "meshctl/config/loading.py::read_source::InputError#3": case(
-        "manifest", "generate", "-f", "missing.yaml", exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "missing.yaml",
+        exit=EXIT_INPUT,
         expect=r"^error: cannot read missing.yaml: No such file or directory$",
     ),
     "meshctl/config/loading.py::read_source::LocalIOError#1": case(
-        "manifest", "generate", "-f", "/proc/self/mem", exit=EXIT_IO,
+        "manifest",
+        "generate",
+        "-f",
+        "/proc/self/mem",
+        exit=EXIT_IO,
         expect=r"^error: cannot read /proc/self/mem: Input/output error$",
     ),
     "meshctl/config/loading.py::_size_error::InputLimitError#1": case(
-        "manifest", "generate", "-f", "big.yaml", files={"big.yaml": "#" + "x" * (4 * 1024 * 1024) + "\n"},
-        exit=EXIT_INPUT, expect=r"^error: big.yaml: input too large \(4.0 MiB; the limit is 4 MiB\)$",
+        "manifest",
+        "generate",
+        "-f",
+        "big.yaml",
+        files={"big.yaml": "#" + "x" * (4 * 1024 * 1024) + "\n"},
+        exit=EXIT_INPUT,
+        expect=r"^error: big.yaml: input too large \(4.0 MiB; the limit is 4 MiB\)$",
     ),
     "meshctl/config/loading.py::decode::InputLimitError#1": case(
-        "manifest", "generate", "-f", "latin1.yaml", files={"latin1.yaml": b"spec: {profile: d\xe9mo}\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "latin1.yaml",
+        files={"latin1.yaml": b"spec: {profile: d\xe9mo}\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: latin1.yaml: not UTF-8 text \(invalid byte 0xe9 at offset 17\)$",
     ),
     "meshctl/config/loading.py::decode::InputLimitError#2": case(
-        "manifest", "generate", "-f", "-", stdin="spec: {profile: \udcff}\n", exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "-",
+        stdin="spec: {profile: \udcff}\n",
+        exit=EXIT_INPUT,
         expect=r"^error: <stdin>: not UTF-8 text \(lone surrogate at offset 16\)$",
     ),
     "meshctl/config/loading.py::decode::InputLimitError#3": case(
-        "manifest", "generate", "-f", "bin.yaml", files={"bin.yaml": b"spec: {}\n\x00\x01\x02"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "bin.yaml",
+        files={"bin.yaml": b"spec: {}\n\x00\x01\x02"},
+        exit=EXIT_INPUT,
         expect=r"^error: bin.yaml: binary data \(control character U\+0000 on line 2\)$",
     ),
     "meshctl/config/loading.py::_depth_error::InputLimitError#1": case(
-        "manifest", "generate", "-f", "deep.yaml", files={"deep.yaml": "spec: " + "[" * 200 + "]" * 200 + "\n"},
-        exit=EXIT_INPUT, expect=r"^error: deep.yaml: nesting deeper than 100 levels$",
+        "manifest",
+        "generate",
+        "-f",
+        "deep.yaml",
+        files={"deep.yaml": "spec: " + "[" * 200 + "]" * 200 + "\n"},
+        exit=EXIT_INPUT,
+        expect=r"^error: deep.yaml: nesting deeper than 100 levels$",
     ),
     "meshctl/config/loading.py::_Builder.build::InputLimitError#1": case(
-        "manifest", "generate", "-f", "rec.yaml", files={"rec.yaml": "spec: &x {values: [*x]}\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "rec.yaml",
+        files={"rec.yaml": "spec: &x {values: [*x]}\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: rec.yaml:1:\d+: recursive YAML alias$",
     ),
     "meshctl/config/loading.py::_Builder.build::InputLimitError#2": case(
-        "manifest", "generate", "-f", "bomb.yaml", exit=EXIT_INPUT,
-        files={"bomb.yaml": "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-            f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 6)
-        )},
+        "manifest",
+        "generate",
+        "-f",
+        "bomb.yaml",
+        exit=EXIT_INPUT,
+        files={
+            "bomb.yaml": "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 6))
+        },
         expect=r"^error: bomb.yaml: YAML aliases expand to more than 10000 extra nodes$",
     ),
     "meshctl/config/loading.py::_Builder.build::InputLimitError#3": case(
-        "manifest", "generate", "-f", "wide.yaml", files={"wide.yaml": 'a: &a "' + "x" * 600_000 + '"\nb: [*a, *a]\n'},
-        exit=EXIT_INPUT, expect=r"^error: wide.yaml: YAML aliases expand to more than 1 MiB of text$",
+        "manifest",
+        "generate",
+        "-f",
+        "wide.yaml",
+        files={"wide.yaml": 'a: &a "' + "x" * 600_000 + '"\nb: [*a, *a]\n'},
+        exit=EXIT_INPUT,
+        expect=r"^error: wide.yaml: YAML aliases expand to more than 1 MiB of text$",
     ),
     "meshctl/config/loading.py::_Builder.tag_error::InputError#1": case(
-        "manifest", "generate", "-f", "tag.yaml", files={"tag.yaml": "spec: !!binary abc\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "tag.yaml",
+        files={"tag.yaml": "spec: !!binary abc\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: tag.yaml:1:7: unsupported YAML tag tag:yaml.org,2002:binary$",
     ),
     "meshctl/config/loading.py::_Builder.scalar::InputError#1": case(
-        "manifest", "generate", "-f", "int.yaml", files={"int.yaml": "spec:\n  values: {x: 0b_}\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "int.yaml",
+        files={"int.yaml": "spec:\n  values: {x: 0b_}\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: int.yaml:2:\d+: 0b_ is not a valid integer$",
     ),
     "meshctl/config/loading.py::_Builder.scalar::InputError#2": case(
-        "manifest", "generate", "-f", "inf.yaml", files={"inf.yaml": "spec:\n  values: {x: .inf}\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "inf.yaml",
+        files={"inf.yaml": "spec:\n  values: {x: .inf}\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: inf.yaml:2:\d+: .inf is not a finite number$",
     ),
     "meshctl/config/loading.py::_Builder.mapping::InputError#1": case(
-        "manifest", "generate", "-f", "key.yaml", files={"key.yaml": "spec:\n  ? [a]\n  : 1\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "key.yaml",
+        files={"key.yaml": "spec:\n  ? [a]\n  : 1\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: key.yaml:2:5: a mapping key must be a plain value, not a list or map$",
     ),
     "meshctl/config/loading.py::_Builder.mapping::InputLimitError#1": case(
-        "manifest", "generate", "-f", "dup.yaml", files={"dup.yaml": "spec: {profile: demo, profile: minimal}\n"},
-        exit=EXIT_INPUT, expect=r"^error: dup.yaml:1:\d+: duplicate key 'profile'$",
+        "manifest",
+        "generate",
+        "-f",
+        "dup.yaml",
+        files={"dup.yaml": "spec: {profile: demo, profile: minimal}\n"},
+        exit=EXIT_INPUT,
+        expect=r"^error: dup.yaml:1:\d+: duplicate key 'profile'$",
     ),
     "meshctl/config/loading.py::_Builder.merge_sources::InputError#1": case(
-        "manifest", "generate", "-f", "merge.yaml", files={"merge.yaml": "spec:\n  <<: [1]\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "merge.yaml",
+        files={"merge.yaml": "spec:\n  <<: [1]\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: merge.yaml:2:\d+: '<<' merges only maps$",
     ),
     "meshctl/config/loading.py::load_documents::InputError#1": case(
-        "manifest", "generate", "-f", "broken.yaml", files={"broken.yaml": "spec: [\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "broken.yaml",
+        files={"broken.yaml": "spec: [\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: broken.yaml:2:1: invalid YAML: did not find expected node content$",
     ),
     "meshctl/config/loading.py::load_iop::InputLimitError#1": case(
-        "manifest", "generate", "-f", "two.yaml", files={"two.yaml": "spec: {}\n---\nspec: {}\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "two.yaml",
+        files={"two.yaml": "spec: {}\n---\nspec: {}\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: two.yaml: holds 2 YAML documents; a file may hold one IstioOperator$",
     ),
     "meshctl/config/loading.py::load_iop::InputError#1": case(
-        "manifest", "generate", "-f", "list.yaml", files={"list.yaml": "- spec\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "list.yaml",
+        files={"list.yaml": "- spec\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: list.yaml: an IstioOperator document must be a map, not list$",
     ),
     "meshctl/config/loading.py::load_iop::InputError#2": case(
-        "manifest", "generate", "-f", "kind.yaml", files={"kind.yaml": "kind: Deployment\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "kind.yaml",
+        files={"kind.yaml": "kind: Deployment\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: kind.yaml: kind is 'Deployment', expected IstioOperator$",
     ),
     "meshctl/config/loading.py::load_iop::InputError#3": case(
-        "manifest", "generate", "-f", "api.yaml", files={"api.yaml": "apiVersion: v1\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "api.yaml",
+        files={"api.yaml": "apiVersion: v1\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: api.yaml: apiVersion is 'v1', expected install.istio.io/v1alpha1$",
     ),
     "meshctl/config/loading.py::load_iop::InputError#4": case(
-        "manifest", "generate", "-f", "spec.yaml", files={"spec.yaml": "spec: 3\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "spec.yaml",
+        files={"spec.yaml": "spec: 3\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: spec.yaml: spec must be a map$",
     ),
     "meshctl/config/loading.py::load_iop_files::InputLimitError#1": case(
-        "manifest", "generate", *(a for i in range(5) for a in ("-f", f"part{i}.yaml")), exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        *(a for i in range(5) for a in ("-f", f"part{i}.yaml")),
+        exit=EXIT_INPUT,
         files={f"part{i}.yaml": "#" + "x" * (4 * 1024 * 1024 - 100) + "\n" for i in range(5)},
         expect=r"^error: part4.yaml: the -f inputs together exceed 16 MiB \(the limit on all input files\)$",
     ),
     # --- --set and other paths -------------------------------------------------------------------------------------
     "meshctl/config/paths.py::int_range_error::InputLimitError#1": case(
-        "manifest", "generate", "--set", "values.pilot.replicaCount=99999999999999999999", exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "--set",
+        "values.pilot.replicaCount=99999999999999999999",
+        exit=EXIT_INPUT,
         expect=r"^error: --set values.pilot.replicaCount: integer 99999999999999999999 is out of range \(64-bit signed",
     ),
     "meshctl/config/paths.py::_check_depth::InputLimitError#1": case(
-        "manifest", "generate", "--set", ".".join(["a"] * 120) + "=1", exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "--set",
+        ".".join(["a"] * 120) + "=1",
+        exit=EXIT_INPUT,
         expect=r"^error: --set: path has 120 segments; the limit is 100 \(the nesting limit of files\)$",
     ),
     # --- profiles and --manifests ----------------------------------------------------------------------------------
     "meshctl/config/profiles.py::_names::LocalIOError#1": case(
-        "manifest", "generate", "-d", "{tmp}/md", files={"md/profiles/default.yaml": "{}\n"}, exit=EXIT_IO,
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/md",
+        files={"md/profiles/default.yaml": "{}\n"},
+        exit=EXIT_IO,
         setup=(fault("os", "scandir", lambda: PermissionError(13, "Permission denied")),),
         expect=r"^error: cannot read directory .*/md/profiles: Permission denied$",
     ),
     "meshctl/config/profiles.py::load_profile::InputError#1": case(
-        "manifest", "generate", "-d", "{tmp}/md", files={"md/profiles/default.yaml": "- spec\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/md",
+        files={"md/profiles/default.yaml": "- spec\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: profile default: .*/md/profiles/default.yaml is not an IstioOperator document$",
     ),
     "meshctl/config/profiles.py::_load_layer::InputError#1": case(
-        "manifest", "generate", "-d", "{tmp}/md", "--set", "values.global.platform=gke", exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/md",
+        "--set",
+        "values.global.platform=gke",
+        exit=EXIT_INPUT,
         files={"md/profiles/default.yaml": "spec: {}\n", "md/profiles/platforms/gke.yaml": "- 1\n"},
         expect=r"^error: platform gke: .*/md/profiles/platforms/gke.yaml must hold a map of values$",
     ),
     "meshctl/config/profiles.py::_load_named::InputError#1": case(
-        "manifest", "generate", "--set", "values.global.platform=bogus", exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "--set",
+        "values.global.platform=bogus",
+        exit=EXIT_INPUT,
         expect=r"^error: unknown platform 'bogus'$",
     ),
     "meshctl/config/loading.py::load_yaml_file::InputError#1": case(
-        "manifest", "generate", "-d", "{tmp}/md", files={"md/profiles/default.yaml": "spec: {}\n---\nspec: {}\n"},
-        exit=EXIT_INPUT, expect=r"^error: .*/md/profiles/default.yaml: holds 2 YAML documents; expected one$",
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/md",
+        files={"md/profiles/default.yaml": "spec: {}\n---\nspec: {}\n"},
+        exit=EXIT_INPUT,
+        expect=r"^error: .*/md/profiles/default.yaml: holds 2 YAML documents; expected one$",
     ),
     "meshctl/config/resources.py::_user_dir::InputError#1": case(
-        "manifest", "generate", "-d", "file", files={"file": "x"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-d",
+        "file",
+        files={"file": "x"},
+        exit=EXIT_INPUT,
         expect=r"^error: --manifests file: not a directory$",
     ),
     # --- the effective configuration --------------------------------------------------------------------------------
     "meshctl/config/layering.py::build_effective_config::ValidationError#1": case(
-        "manifest", "generate", "-f", "v.yaml", files={"v.yaml": "spec:\n  values:\n    pilot:\n      replicaCount: abc\n"},
-        exit=EXIT_INPUT, expect=r"^error: invalid configuration: 1 problem$",
+        "manifest",
+        "generate",
+        "-f",
+        "v.yaml",
+        files={"v.yaml": "spec:\n  values:\n    pilot:\n      replicaCount: abc\n"},
+        exit=EXIT_INPUT,
+        expect=r"^error: invalid configuration: 1 problem$",
         also=r"hint: fix the settings above, or pass --force",
     ),
     "meshctl/config/layering.py::strict_error::InputError#1": case(
-        "--strict", "manifest", "generate", "--set", "values.pilot.unknownSetting=1", exit=EXIT_INPUT,
+        "--strict",
+        "manifest",
+        "generate",
+        "--set",
+        "values.pilot.unknownSetting=1",
+        exit=EXIT_INPUT,
         expect=r"^error: values.pilot.unknownSetting: meshctl does not use this key",
     ),
     "meshctl/config/layering.py::strict_error::InputError#2": case(
-        "--strict", "manifest", "generate", "--set", "values.pilot.one=1", "--set", "values.pilot.two=2",
-        exit=EXIT_INPUT, expect=r"^error: 2 configuration warnings \(errors because of --strict\)$",
+        "--strict",
+        "manifest",
+        "generate",
+        "--set",
+        "values.pilot.one=1",
+        "--set",
+        "values.pilot.two=2",
+        exit=EXIT_INPUT,
+        expect=r"^error: 2 configuration warnings \(errors because of --strict\)$",
     ),
 }
 
@@ -436,89 +699,139 @@ _CONFIG: dict[str, Case] = {
 _INJECT: dict[str, Case] = {
     # --- kube-inject: options, reading and writing ---------------------------------------------------------------
     "meshctl/cli/inject.py::_check_options::UsageError#1": case(
-        "kube-inject", "-f", "in.yaml", "--from-cluster", "--set", "profile=demo", files={"in.yaml": DEPLOYMENT},
-        exit=EXIT_USAGE, expect=r"^error: --from-cluster does not go with --set, --operatorFileName, --manifests or --force$",
+        "kube-inject",
+        "-f",
+        "in.yaml",
+        "--from-cluster",
+        "--set",
+        "profile=demo",
+        files={"in.yaml": DEPLOYMENT},
+        exit=EXIT_USAGE,
+        expect=r"^error: --from-cluster does not go with --set, --operatorFileName, --manifests or --force$",
     ),
     "meshctl/cli/inject.py::_check_options::UsageError#2": case(
-        "kube-inject", "-f", "in.yaml", "--istioNamespace", "mesh", files={"in.yaml": DEPLOYMENT}, exit=EXIT_USAGE,
+        "kube-inject",
+        "-f",
+        "in.yaml",
+        "--istioNamespace",
+        "mesh",
+        files={"in.yaml": DEPLOYMENT},
+        exit=EXIT_USAGE,
         expect=r"^error: --istioNamespace only apply with --from-cluster$",
     ),
     "meshctl/cli/inject.py::_check_options::UsageError#3": case(
-        "kube-inject", "-f", "-", "--valuesFile", "-", exit=EXIT_USAGE,
+        "kube-inject",
+        "-f",
+        "-",
+        "--valuesFile",
+        "-",
+        exit=EXIT_USAGE,
         expect=r"^error: only one input can be read from stdin \('-'\), not --filename, --valuesFile$",
     ),
     "meshctl/cli/inject.py::_write_file::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: cannot write no/such/dir/out.yaml: No such file or directory$",
+        DEPLOYMENT,
+        r"^error: cannot write no/such/dir/out.yaml: No such file or directory$",
         args=(*INJ, "-o", "no/such/dir/out.yaml"),
     ),
     "meshctl/cli/inject.py::_write_file::InputError#2": inject_case(
-        DEPLOYMENT, r"^error: cannot write inj: Is a directory$", args=(*INJ, "-o", "inj"),
+        DEPLOYMENT,
+        r"^error: cannot write inj: Is a directory$",
+        args=(*INJ, "-o", "inj"),
     ),
     "meshctl/ops/inject.py::read_text::InputError#2": case(
-        "kube-inject", "-f", "missing.yaml", *INJ, setup=(injector(),), exit=EXIT_INPUT,
+        "kube-inject",
+        "-f",
+        "missing.yaml",
+        *INJ,
+        setup=(injector(),),
+        exit=EXIT_INPUT,
         expect=r"^error: --filename: cannot read missing.yaml: No such file or directory$",
     ),
     "meshctl/ops/inject.py::read_text::InputError#3": case(
-        "kube-inject", "-f", "in.yaml", *INJ, setup=(injector(),), files={"in.yaml": b"kind: \xff\n"}, exit=EXIT_INPUT,
+        "kube-inject",
+        "-f",
+        "in.yaml",
+        *INJ,
+        setup=(injector(),),
+        files={"in.yaml": b"kind: \xff\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: --filename: in.yaml is not UTF-8 text: invalid start byte$",
     ),
     "meshctl/ops/inject.py::_rendered_configmaps::InputError#1": case(
-        "kube-inject", "-f", "in.yaml", "--set", "components.pilot.enabled=false", files={"in.yaml": DEPLOYMENT},
-        exit=EXIT_INPUT, expect=r"^error: this configuration renders no istio-sidecar-injector ConfigMap",
+        "kube-inject",
+        "-f",
+        "in.yaml",
+        "--set",
+        "components.pilot.enabled=false",
+        files={"in.yaml": DEPLOYMENT},
+        exit=EXIT_INPUT,
+        expect=r"^error: this configuration renders no istio-sidecar-injector ConfigMap",
     ),
     # --- kube-inject: the injector settings ------------------------------------------------------------------------
     "meshctl/inject/settings.py::InjectorConfig.template::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: requested injection template 'nosuch' not found; the injector has: gateway, sidecar$",
+        DEPLOYMENT,
+        r"^error: requested injection template 'nosuch' not found; the injector has: gateway, sidecar$",
         setup=(injector(defaultTemplates=["nosuch"]),),
     ),
     "meshctl/inject/settings.py::_load::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: inj/values.json: the injector values is not valid YAML \(line 2, column 1\): did not find",
+        DEPLOYMENT,
+        r"^error: inj/values.json: the injector values is not valid YAML \(line 2, column 1\): did not find",
         setup=(injector(), write("inj/values.json", "a: [\n")),
     ),
     "meshctl/inject/settings.py::_data_of::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: inj/values.json: the ConfigMap has no data key 'values'$",
+        DEPLOYMENT,
+        r"^error: inj/values.json: the ConfigMap has no data key 'values'$",
         setup=(injector(), write("inj/values.json", "kind: ConfigMap\ndata: {config: x}\n")),
     ),
     "meshctl/inject/settings.py::parse_injector_config::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: inj/config.yaml: the injector configuration must be a mapping with 'templates'$",
+        DEPLOYMENT,
+        r"^error: inj/config.yaml: the injector configuration must be a mapping with 'templates'$",
         setup=(injector(), write("inj/config.yaml", "- sidecar\n")),
     ),
     "meshctl/inject/settings.py::parse_injector_config::InputError#2": inject_case(
-        DEPLOYMENT, r"^error: inj/config.yaml: 'templates' must map template names to template text$",
+        DEPLOYMENT,
+        r"^error: inj/config.yaml: 'templates' must map template names to template text$",
         setup=(injector(templates={"sidecar": 1}),),
     ),
     "meshctl/inject/settings.py::_mapping::InputError#1": inject_case(
         DEPLOYMENT, r"^error: inj/config.yaml: 'aliases' must be a mapping$", setup=(injector(aliases=["a"]),)
     ),
     "meshctl/inject/settings.py::_list::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: inj/config.yaml: 'neverInjectSelector' must be a list$",
+        DEPLOYMENT,
+        r"^error: inj/config.yaml: 'neverInjectSelector' must be a list$",
         setup=(injector(neverInjectSelector={"matchLabels": {"a": "b"}}),),
     ),
     "meshctl/inject/settings.py::parse_mesh_config::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: inj/mesh.yaml: the mesh configuration must be a mapping$",
+        DEPLOYMENT,
+        r"^error: inj/mesh.yaml: the mesh configuration must be a mapping$",
         setup=(injector(), write("inj/mesh.yaml", "- 1\n")),
     ),
     "meshctl/inject/settings.py::parse_values::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: inj/values.json: the injector values must be a mapping$",
+        DEPLOYMENT,
+        r"^error: inj/values.json: the injector values must be a mapping$",
         setup=(injector(), write("inj/values.json", "[1]\n")),
     ),
     "meshctl/inject/settings.py::parse_values::InputError#2": inject_case(
-        DEPLOYMENT, r"^error: inj/values.json: the injector values must be JSON data: Object of type date",
+        DEPLOYMENT,
+        r"^error: inj/values.json: the injector values must be JSON data: Object of type date",
         setup=(injector(), write("inj/values.json", "since: 2020-01-01\n")),
     ),
     "meshctl/inject/policy.py::_selects::InputError#1": inject_case(
         DEPLOYMENT, r"^error: injector selector 3 is not a label selector$", setup=(injector(neverInjectSelector=[3]),)
     ),
     "meshctl/inject/policy.py::_selects::InputError#2": inject_case(
-        DEPLOYMENT, r"^error: injector selector \{'matchExpressions': 3\}: matchExpressions must be a list",
+        DEPLOYMENT,
+        r"^error: injector selector \{'matchExpressions': 3\}: matchExpressions must be a list",
         setup=(injector(neverInjectSelector=[{"matchExpressions": 3}]),),
     ),
     "meshctl/inject/policy.py::_expression::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: injector selector: the values of key 'app' must be a list$",
+        DEPLOYMENT,
+        r"^error: injector selector: the values of key 'app' must be a list$",
         setup=(injector(neverInjectSelector=[{"matchExpressions": [{"key": "app", "operator": "In", "values": 3}]}]),),
     ),
     "meshctl/inject/policy.py::_expression::InputError#2": inject_case(
-        DEPLOYMENT, r"^error: injector selector: unknown operator 'Near' for key 'app'$",
+        DEPLOYMENT,
+        r"^error: injector selector: unknown operator 'Near' for key 'app'$",
         setup=(injector(neverInjectSelector=[{"matchExpressions": [{"key": "app", "operator": "Near"}]}]),),
     ),
     # --- kube-inject: the manifest and its pods ----------------------------------------------------------------------
@@ -557,15 +870,18 @@ _INJECT: dict[str, Case] = {
         r"^error: annotation proxy.istio.io/overrides must be a JSON object with containers and initContainers$",
     ),
     "meshctl/inject/pod.py::inject::RenderError#1": inject_case(
-        DEPLOYMENT, r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' read a value the settings lack",
+        DEPLOYMENT,
+        r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' read a value the settings lack",
         setup=(injector(templates={"sidecar": "{{ .Values.nosuch.x }}"}),),
     ),
     "meshctl/inject/pod.py::inject::RenderError#2": inject_case(
-        DEPLOYMENT, r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' produced invalid YAML: ",
+        DEPLOYMENT,
+        r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' produced invalid YAML: ",
         setup=(injector(templates={"sidecar": "a: [\n"}),),
     ),
     "meshctl/inject/pod.py::inject::RenderError#3": inject_case(
-        DEPLOYMENT, r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' did not produce a pod fragment$",
+        DEPLOYMENT,
+        r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' did not produce a pod fragment$",
         setup=(injector(templates={"sidecar": "- 1\n"}),),
     ),
 }
@@ -649,21 +965,35 @@ def manifests(**files: str) -> Step:
 def template_file_case(text: str, expect: str, *extra: str) -> Case:
     """manifest generate with --manifests m whose pilot component has one more template, ``text``."""
     return case(
-        "manifest", "generate", "-d", "{tmp}/m", *extra, exit=EXIT_INPUT, expect=expect,
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/m",
+        *extra,
+        exit=EXIT_INPUT,
+        expect=expect,
         setup=(manifests(), write("m/pilot/zz-extra.yaml.j2", text)),
     )
 
 
 def overlay(patch: str, k8s: str = "") -> dict[str, str]:
-    """An -f file (iop.yaml) whose pilot k8s settings are ``k8s`` plus an overlay of Deployment istiod with ``patch``."""
+    """An -f file (iop.yaml): pilot's k8s settings ``k8s`` plus an overlay of Deployment istiod with ``patch``."""
     overlays = f"overlays: [{{kind: Deployment, name: istiod, patches: [{patch}]}}]" if patch else ""
-    return {"iop.yaml": f"spec:\n  components:\n    pilot:\n      k8s: {{{', '.join(x for x in (k8s, overlays) if x)}}}\n"}
+    return {
+        "iop.yaml": f"spec:\n  components:\n    pilot:\n      k8s: {{{', '.join(x for x in (k8s, overlays) if x)}}}\n"
+    }
 
 
 def k8s_case(k8s: str, expect: str, *, patch: str = "", force: bool = True) -> Case:
     return case(
-        "manifest", "generate", "-f", "iop.yaml", *(("--force",) if force else ()), files=overlay(patch, k8s),
-        exit=EXIT_INPUT, expect=expect,
+        "manifest",
+        "generate",
+        "-f",
+        "iop.yaml",
+        *(("--force",) if force else ()),
+        files=overlay(patch, k8s),
+        exit=EXIT_INPUT,
+        expect=expect,
     )
 
 
@@ -672,32 +1002,56 @@ RENDER_REJECTED = r"hint: a setting renders an object the API server would rejec
 _RENDER: dict[str, Case] = {
     # --- templates of --manifests DIR ------------------------------------------------------------------------------
     "meshctl/render/components.py::load_values_file::RenderError#1": case(
-        "manifest", "generate", "-d", "{tmp}/m", exit=EXIT_INPUT, expect=r"^error: values file .*/m/pilot/values.yaml cannot be "
-        r"read: Is a directory$", setup=(manifests(), _replace_with_directory("m/pilot/values.yaml")),
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/m",
+        exit=EXIT_INPUT,
+        expect=r"^error: values file .*/m/pilot/values.yaml cannot be "
+        r"read: Is a directory$",
+        setup=(manifests(), _replace_with_directory("m/pilot/values.yaml")),
     ),
     "meshctl/render/components.py::load_values_file::RenderError#2": case(
-        "manifest", "generate", "-d", "{tmp}/m", exit=EXIT_INPUT, setup=(manifests(), write("m/pilot/values.yaml", "a: [\n")),
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/m",
+        exit=EXIT_INPUT,
+        setup=(manifests(), write("m/pilot/values.yaml", "a: [\n")),
         expect=r"^error: values file .*/m/pilot/values.yaml is not valid YAML: while parsing a flow node",
     ),
     "meshctl/render/components.py::load_values_file::RenderError#3": case(
-        "manifest", "generate", "-d", "{tmp}/m", exit=EXIT_INPUT, setup=(manifests(), write("m/values.yaml", "- 1\n")),
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/m",
+        exit=EXIT_INPUT,
+        setup=(manifests(), write("m/values.yaml", "- 1\n")),
         expect=r"^error: values file .*/m/values.yaml must hold a map of values$",
     ),
     "meshctl/render/pipeline.py::render_instance::RenderError#1": case(
-        "manifest", "generate", "-d", "{tmp}/md", files={"md/profiles/default.yaml": "spec: {}\n"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/md",
+        files={"md/profiles/default.yaml": "spec: {}\n"},
+        exit=EXIT_INPUT,
         expect=r"^error: no templates for component Base: .*/md/base is not a directory$",
     ),
     "meshctl/render/templates.py::render_template_dir.include_file::RenderError#1": template_file_case(
-        '{{ include_file("no-such-file") }}', r"^error: template file .*/m/pilot/no-such-file cannot be read: No such file"
+        '{{ include_file("no-such-file") }}',
+        r"^error: template file .*/m/pilot/no-such-file cannot be read: No such file",
     ),
     "meshctl/render/templates.py::render_template_file::RenderError#1": template_file_case(
-        "{{ no_such_value.field }}", r"^error: template .*/m/pilot/zz-extra.yaml.j2: undefined value: 'no_such_value' is undefined$"
+        "{{ no_such_value.field }}",
+        r"^error: template .*/m/pilot/zz-extra.yaml.j2: undefined value: 'no_such_value' is undefined$",
     ),
     "meshctl/render/templates.py::render_template_file::RenderError#2": template_file_case(
         "{% if %}", r"^error: template .*/m/pilot/zz-extra.yaml.j2:1: syntax error: "
     ),
     "meshctl/render/templates.py::render_template_file::RenderError#3": template_file_case(
-        '{% include "no-such-template" %}', r"^error: template .*/m/pilot/zz-extra.yaml.j2: 'no-such-template' not found in search path"
+        '{% include "no-such-template" %}',
+        r"^error: template .*/m/pilot/zz-extra.yaml.j2: 'no-such-template' not found in search path",
     ),
     "meshctl/render/templates.py::render_template_file::RenderError#4": template_file_case(
         "a: [\n", r"^error: template .*/m/pilot/zz-extra.yaml.j2 produced invalid YAML: "
@@ -710,16 +1064,40 @@ _RENDER: dict[str, Case] = {
         r"^error: template .*/m/pilot/zz-extra.yaml.j2 produced a ConfigMap without metadata.name$",
     ),
     "meshctl/render/k8s.py::_pod_spec::RenderError#1": case(
-        "manifest", "generate", "-d", "{tmp}/m", "--set", "components.pilot.k8s.nodeSelector.disk=ssd", exit=EXIT_INPUT,
-        setup=(manifests(), write("m/pilot/deployment.yaml.j2", "apiVersion: apps/v1\nkind: Deployment\n"
-                                  "metadata: {name: istiod, namespace: istio-system}\nspec: {template: 3}\n")),
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/m",
+        "--set",
+        "components.pilot.k8s.nodeSelector.disk=ssd",
+        exit=EXIT_INPUT,
+        setup=(
+            manifests(),
+            write(
+                "m/pilot/deployment.yaml.j2",
+                "apiVersion: apps/v1\nkind: Deployment\n"
+                "metadata: {name: istiod, namespace: istio-system}\nspec: {template: 3}\n",
+            ),
+        ),
         expect=r"^error: components.pilot.k8s.nodeSelector: the pod template of Deployment istiod is not a map$",
     ),
     "meshctl/render/k8s.py::_container::RenderError#1": case(
-        "manifest", "generate", "-d", "{tmp}/m", "--set", "components.pilot.k8s.resources.limits.cpu=1", exit=EXIT_INPUT,
-        setup=(manifests(), write("m/pilot/deployment.yaml.j2", "apiVersion: apps/v1\nkind: Deployment\n"
-                                  "metadata: {name: istiod, namespace: istio-system}\n"
-                                  "spec: {template: {spec: {containers: [{name: other, image: x}]}}}\n")),
+        "manifest",
+        "generate",
+        "-d",
+        "{tmp}/m",
+        "--set",
+        "components.pilot.k8s.resources.limits.cpu=1",
+        exit=EXIT_INPUT,
+        setup=(
+            manifests(),
+            write(
+                "m/pilot/deployment.yaml.j2",
+                "apiVersion: apps/v1\nkind: Deployment\n"
+                "metadata: {name: istiod, namespace: istio-system}\n"
+                "spec: {template: {spec: {containers: [{name: other, image: x}]}}}\n",
+            ),
+        ),
         expect=r"^error: components.pilot.k8s.resources: Deployment istiod has no container discovery$",
     ),
     # --- k8s settings and overlays of the IstioOperator ---------------------------------------------------------
@@ -737,7 +1115,8 @@ _RENDER: dict[str, Case] = {
     ),
     "meshctl/render/k8s.py::_apply_pdb::RenderError#1": k8s_case(
         "podDisruptionBudget: {minAvailable: 1, maxUnavailable: 1}",
-        r"^error: components.pilot.k8s.podDisruptionBudget sets both minAvailable and maxUnavailable$", force=False,
+        r"^error: components.pilot.k8s.podDisruptionBudget sets both minAvailable and maxUnavailable$",
+        force=False,
     ),
     "meshctl/render/k8s.py::apply_overlays::RenderError#1": k8s_case(
         "overlays: [{name: istiod}]", r"^error: components.pilot.k8s.overlays\[0\] needs a kind and a name$"
@@ -749,36 +1128,76 @@ _RENDER: dict[str, Case] = {
         "", r"^error: Deployment has no metadata map after overlays$", patch="{path: metadata, value: 3}"
     ),
     "meshctl/render/pipeline.py::check_unique::RenderError#1": case(
-        "manifest", "generate", "--force", "--set", "components.ingressGateways[1].name=istio-ingressgateway",
-        "--set", "components.ingressGateways[1].enabled=true", exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "--force",
+        "--set",
+        "components.ingressGateways[1].name=istio-ingressgateway",
+        "--set",
+        "components.ingressGateways[1].enabled=true",
+        exit=EXIT_INPUT,
         expect=r"^error: Deployment istio-system/istio-ingressgateway is rendered twice \(by IngressGateways and",
     ),
     "meshctl/render/pipeline.py::strict_error::RenderError#1": case(
-        "--strict", "manifest", "generate", "--set", "values.pilot.autoscaleEnabled=false",
-        "--set", "components.pilot.k8s.hpaSpec.minReplicas=2", exit=EXIT_INPUT,
+        "--strict",
+        "manifest",
+        "generate",
+        "--set",
+        "values.pilot.autoscaleEnabled=false",
+        "--set",
+        "components.pilot.k8s.hpaSpec.minReplicas=2",
+        exit=EXIT_INPUT,
         expect=r"^error: components.pilot.k8s.hpaSpec has no effect: Pilot renders no HorizontalPodAutoscaler istiod",
     ),
     "meshctl/render/pipeline.py::strict_error::RenderError#2": case(
-        "--strict", "manifest", "generate", "--set", "values.pilot.autoscaleEnabled=false",
-        "--set", "components.pilot.k8s.hpaSpec.minReplicas=2", "--set", "components.pilot.k8s.overlays[0].kind=Service",
-        "--set", "components.pilot.k8s.overlays[0].name=nosuch", exit=EXIT_INPUT,
+        "--strict",
+        "manifest",
+        "generate",
+        "--set",
+        "values.pilot.autoscaleEnabled=false",
+        "--set",
+        "components.pilot.k8s.hpaSpec.minReplicas=2",
+        "--set",
+        "components.pilot.k8s.overlays[0].kind=Service",
+        "--set",
+        "components.pilot.k8s.overlays[0].name=nosuch",
+        exit=EXIT_INPUT,
         expect=r"^error: 2 settings have no effect \(errors because of --strict\)$",
     ),
     "meshctl/render/k8scheck.py::check_objects::ValidationError#1": case(
-        "manifest", "generate", "--set", "components.pilot.k8s.replicaCount=99999999999", exit=EXIT_INPUT,
-        expect=r"^error: invalid configuration: 1 problem$", also=RENDER_REJECTED,
+        "manifest",
+        "generate",
+        "--set",
+        "components.pilot.k8s.replicaCount=99999999999",
+        exit=EXIT_INPUT,
+        expect=r"^error: invalid configuration: 1 problem$",
+        also=RENDER_REJECTED,
     ),
-    # --- manifest generate -o ------------------------------------------------------------------------------------------
+    # --- manifest generate -o ---------------------------------------------------------------------------------------
     "meshctl/render/output.py::_refuse::InputError#1": case(
-        "manifest", "generate", "-o", "out", files={"out/mine.txt": "x"}, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-o",
+        "out",
+        files={"out/mine.txt": "x"},
+        exit=EXIT_INPUT,
         expect=r"^error: refusing to overwrite .*out: it holds mine.txt, which meshctl did not write$",
     ),
     "meshctl/render/output.py::_os_error::LocalIOError#1": case(
-        "manifest", "generate", "-o", "{tmp}/file/out", files={"file": "x"}, exit=EXIT_IO,
+        "manifest",
+        "generate",
+        "-o",
+        "{tmp}/file/out",
+        files={"file": "x"},
+        exit=EXIT_IO,
         expect=r"^error: cannot write to .*/file/out: Not a directory$",
     ),
     "meshctl/render/output.py::write_file::InputError#1": case(
-        "manifest", "generate", "-o", "no/such/out.yaml", exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-o",
+        "no/such/out.yaml",
+        exit=EXIT_INPUT,
         expect=r"^error: cannot write no/such/out.yaml: directory no/such does not exist$",
     ),
 }
@@ -814,7 +1233,9 @@ def kubeconfig(server: str, name: str = "other-kubeconfig", **cluster: str) -> S
         url = server.replace("{api}", ctx.api.url if ctx.api is not None else "")
         token = ctx.api.token if ctx.api is not None else "not-a-secret"
         config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "c",
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "c",
             "clusters": [{"name": "c", "cluster": {"server": url, **cluster}}],
             "users": [{"name": "u", "user": {"token": token}}],
             "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
@@ -830,7 +1251,7 @@ def not_json_server(ctx: Context) -> None:
     import threading
 
     class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        def do_GET(self) -> None:
             body = b"<html>hello</html>"
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -883,7 +1304,9 @@ def _field_owner_after_the_plan(ctx: Context) -> None:
         result = make_plan(*args, **kwargs)
         ctx.api.objects.apply(
             {
-                "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "istio", "namespace": "istio-system"},
                 "data": {"mesh": "theirs: true"},
             },
             manager="someone-else",
@@ -905,7 +1328,7 @@ def _renewals_conflict(api: Any) -> None:
     api.faults.set_latency(0.03)
 
 
-def cluster_case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:  # noqa: A002
+def cluster_case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:
     kwargs.setdefault("preamble", argv[0] in ("install", "upgrade", "uninstall", "verify-install"))
     return case(*argv, *KC, exit=exit, expect=expect, cluster=True, **kwargs)
 
@@ -913,159 +1336,355 @@ def cluster_case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:  # 
 _CLUSTER: dict[str, Case] = {
     # --- the kubeconfig and the connection ----------------------------------------------------------------------------
     "meshctl/kube/client.py::_load_kubeconfig::ConfigError#1": case(
-        "version", "--remote", "--kubeconfig", "{tmp}/no-such-kubeconfig", exit=EXIT_CLUSTER, stdout=None,
+        "version",
+        "--remote",
+        "--kubeconfig",
+        "{tmp}/no-such-kubeconfig",
+        exit=EXIT_CLUSTER,
+        stdout=None,
         expect=r"^error: no kubeconfig found at .*/no-such-kubeconfig$",
     ),
     "meshctl/kube/client.py::_load_kubeconfig::ConfigError#2": case(
-        "version", "--remote", "--context", "nosuch", *KC, exit=EXIT_CLUSTER, stdout=None,
+        "version",
+        "--remote",
+        "--context",
+        "nosuch",
+        *KC,
+        exit=EXIT_CLUSTER,
+        stdout=None,
         expect=r"^error: context 'nosuch' is not in the kubeconfig$",
     ),
     "meshctl/kube/client.py::_load_kubeconfig::ConfigError#3": case(
-        "version", "--remote", "--kubeconfig", "bad-kubeconfig", files={"bad-kubeconfig": "- just a list\n"},
-        exit=EXIT_CLUSTER, stdout=None, expect=r"^error: the kubeconfig bad-kubeconfig cannot be used: ",
+        "version",
+        "--remote",
+        "--kubeconfig",
+        "bad-kubeconfig",
+        files={"bad-kubeconfig": "- just a list\n"},
+        exit=EXIT_CLUSTER,
+        stdout=None,
+        expect=r"^error: the kubeconfig bad-kubeconfig cannot be used: ",
     ),
     "meshctl/kube/client.py::RestClient._json::ConnectionFailed#1": case(
-        "version", "--remote", "--kubeconfig", "page-kubeconfig", setup=(not_json_server,), exit=EXIT_CLUSTER,
-        stdout=None, expect=r"^error: get .*: the server answered something that is not JSON$",
+        "version",
+        "--remote",
+        "--kubeconfig",
+        "page-kubeconfig",
+        setup=(not_json_server,),
+        exit=EXIT_CLUSTER,
+        stdout=None,
+        expect=r"^error: get .*: the server answered something that is not JSON$",
     ),
     "meshctl/kube/client.py::RestClient._connection_error::ConnectionFailed#1": case(
-        "version", "--remote", "--kubeconfig", "untrusted", cluster=True, setup=(kubeconfig("{api}", "untrusted"),),
-        exit=EXIT_CLUSTER, stdout=None, expect=r"^error: get .*: TLS handshake with https://127.0.0.1:\d+ failed: ",
+        "version",
+        "--remote",
+        "--kubeconfig",
+        "untrusted",
+        cluster=True,
+        setup=(kubeconfig("{api}", "untrusted"),),
+        exit=EXIT_CLUSTER,
+        stdout=None,
+        expect=r"^error: get .*: TLS handshake with https://127.0.0.1:\d+ failed: ",
     ),
     "meshctl/kube/client.py::RestClient._connection_error::ConnectionFailed#2": case(
-        "install", "--dry-run", *KC, exit=EXIT_CLUSTER,
+        "install",
+        "--dry-run",
+        *KC,
+        exit=EXIT_CLUSTER,
         expect=r"^error: get .*: cannot reach the API server http://127.0.0.1:1: ",
     ),
     # --- APIs the cluster does not serve ------------------------------------------------------------------------------
     "meshctl/kube/lock.py::acquire::KubeError#1": cluster_case(
-        "install", "-y", *MINIMAL, setup=(hide("Lease"),),
-        exit=EXIT_CLUSTER, expect=r"^error: the cluster does not serve coordination.k8s.io/v1 Leases, needed for the lock$",
+        "install",
+        "-y",
+        *MINIMAL,
+        setup=(hide("Lease"),),
+        exit=EXIT_CLUSTER,
+        expect=r"^error: the cluster does not serve coordination.k8s.io/v1 Leases, needed for the lock$",
     ),
     "meshctl/kube/inventory.py::_secrets::KubeError#1": cluster_case(
-        "uninstall", "--purge", "-y", setup=(installed("--no-wait", *MINIMAL), hide("Secret")), exit=EXIT_CLUSTER,
+        "uninstall",
+        "--purge",
+        "-y",
+        setup=(installed("--no-wait", *MINIMAL), hide("Secret")),
+        exit=EXIT_CLUSTER,
         expect=r"^error: the cluster does not serve v1 Secrets$",
     ),
     "meshctl/ops/install.py::_Install._resource::KubeError#1": cluster_case(
-        "install", "-y", setup=(hide("HorizontalPodAutoscaler"),), exit=EXIT_CLUSTER,
+        "install",
+        "-y",
+        setup=(hide("HorizontalPodAutoscaler"),),
+        exit=EXIT_CLUSTER,
         expect=r"^error: the cluster does not serve autoscaling/v2 HorizontalPodAutoscaler$",
     ),
     "meshctl/ops/version.py::remote_versions::KubeError#1": cluster_case(
-        "version", "--remote", setup=(hide("Pod"),), exit=EXIT_CLUSTER, stdout=None,
+        "version",
+        "--remote",
+        setup=(hide("Pod"),),
+        exit=EXIT_CLUSTER,
+        stdout=None,
         expect=r"^error: the cluster does not serve v1 Pods$",
     ),
     "meshctl/ops/inject.py::ClusterConfigMaps.__call__::ClusterError#1": cluster_case(
-        "kube-inject", "--from-cluster", "-f", "in.yaml", files={"in.yaml": DEPLOYMENT}, setup=(hide("ConfigMap"),),
-        exit=EXIT_CLUSTER, expect=r"^error: the cluster does not serve v1 ConfigMaps$",
+        "kube-inject",
+        "--from-cluster",
+        "-f",
+        "in.yaml",
+        files={"in.yaml": DEPLOYMENT},
+        setup=(hide("ConfigMap"),),
+        exit=EXIT_CLUSTER,
+        expect=r"^error: the cluster does not serve v1 ConfigMaps$",
     ),
     # --- kube-inject --from-cluster ---------------------------------------------------------------------------------
     "meshctl/ops/inject.py::_cluster_configmaps::InputError#1": cluster_case(
-        "kube-inject", "--from-cluster", "-f", "in.yaml", files={"in.yaml": DEPLOYMENT}, exit=EXIT_INPUT,
+        "kube-inject",
+        "--from-cluster",
+        "-f",
+        "in.yaml",
+        files={"in.yaml": DEPLOYMENT},
+        exit=EXIT_INPUT,
         expect=r"^error: ConfigMap istio-system/istio-sidecar-injector not found in the cluster$",
     ),
     "meshctl/ops/inject.py::_cluster_configmaps::InputError#2": cluster_case(
-        "kube-inject", "--from-cluster", "-f", "in.yaml", "--injectConfigFile", "inj/config.yaml",
-        "--valuesFile", "inj/values.json", files={"in.yaml": DEPLOYMENT}, setup=(injector(),), exit=EXIT_INPUT,
+        "kube-inject",
+        "--from-cluster",
+        "-f",
+        "in.yaml",
+        "--injectConfigFile",
+        "inj/config.yaml",
+        "--valuesFile",
+        "inj/values.json",
+        files={"in.yaml": DEPLOYMENT},
+        setup=(injector(),),
+        exit=EXIT_INPUT,
         expect=r"^error: ConfigMap istio-system/istio not found in the cluster$",
     ),
     "meshctl/ops/inject.py::load_settings::InputError#1": cluster_case(
-        "kube-inject", "--from-cluster", "-f", "in.yaml", files={"in.yaml": DEPLOYMENT}, exit=EXIT_INPUT,
-        setup=(on_api(_objects(NAMESPACE, *(
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "istio-system"}, "data": {}}
-            for n in ("istio-sidecar-injector", "istio")
-        ))),),
-        expect=r"^error: the cluster's ConfigMaps in istio-system: the injector ConfigMap lacks its 'config' or 'values'",
+        "kube-inject",
+        "--from-cluster",
+        "-f",
+        "in.yaml",
+        files={"in.yaml": DEPLOYMENT},
+        exit=EXIT_INPUT,
+        setup=(
+            on_api(
+                _objects(
+                    NAMESPACE,
+                    *(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "ConfigMap",
+                            "metadata": {"name": n, "namespace": "istio-system"},
+                            "data": {},
+                        }
+                        for n in ("istio-sidecar-injector", "istio")
+                    ),
+                )
+            ),
+        ),
+        expect=r"^error: the cluster's ConfigMaps in istio-system: the injector ConfigMap lacks its 'config' or "
+        r"'values' key$",
     ),
-    # --- install --------------------------------------------------------------------------------------------------------
+    # --- install ----------------------------------------------------------------------------------------------------
     "meshctl/cli/install.py::_run::Aborted#1": cluster_case(
         "install", exit=EXIT_ABORTED, expect=r"^error: confirmation is needed, but stdin is not a terminal$"
     ),
     "meshctl/ops/install.py::_Install.run::Aborted#1": cluster_case(
-        "install", *MINIMAL, stdin="n\n", stdin_tty=True, exit=EXIT_ABORTED,
+        "install",
+        *MINIMAL,
+        stdin="n\n",
+        stdin_tty=True,
+        exit=EXIT_ABORTED,
         expect=r"^error: installation cancelled: nothing was applied$",
     ),
     "meshctl/cli/install.py::_run::OwnershipConflict#1": cluster_case(
-        "install", "--dry-run", *MINIMAL, setup=(on_api(_objects(NAMESPACE, {
-            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},
-        })),), exit=EXIT_CONFLICT, stdout=None, expect=r"^error: 1 object is owned by another manager or installation$",
+        "install",
+        "--dry-run",
+        *MINIMAL,
+        setup=(
+            on_api(
+                _objects(
+                    NAMESPACE,
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": "istio", "namespace": "istio-system"},
+                    },
+                )
+            ),
+        ),
+        exit=EXIT_CONFLICT,
+        stdout=None,
+        expect=r"^error: 1 object is owned by another manager or installation$",
     ),
     "meshctl/ops/install.py::_Install._refuse_conflicts::OwnershipConflict#1": cluster_case(
-        "install", "-y", *MINIMAL, setup=(on_api(_objects(NAMESPACE, {
-            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},
-        })),), exit=EXIT_CONFLICT, expect=r"^error: 1 object is owned by another manager or installation$",
+        "install",
+        "-y",
+        *MINIMAL,
+        setup=(
+            on_api(
+                _objects(
+                    NAMESPACE,
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": "istio", "namespace": "istio-system"},
+                    },
+                )
+            ),
+        ),
+        exit=EXIT_CONFLICT,
+        expect=r"^error: 1 object is owned by another manager or installation$",
         also=r"ConfigMap/istio-system/istio: exists, not installed by meshctl",
     ),
     "meshctl/ops/install.py::_Install._fail_apply::OwnershipConflict#1": cluster_case(
-        "install", "-y", "--no-wait", *MINIMAL, setup=(_field_owner_after_the_plan,),
-        exit=EXIT_CONFLICT, expect=r"^error: fields are owned by another manager$",
+        "install",
+        "-y",
+        "--no-wait",
+        *MINIMAL,
+        setup=(_field_owner_after_the_plan,),
+        exit=EXIT_CONFLICT,
+        expect=r"^error: fields are owned by another manager$",
         also=r"ConfigMap/istio-system/istio: .*data.mesh \(someone-else\)",
     ),
     "meshctl/kube/lock.py::default_duration::UsageError#1": cluster_case(
-        "install", "-y", *MINIMAL, env={"MESHCTL_LOCK_DURATION": "forever"}, exit=EXIT_USAGE,
+        "install",
+        "-y",
+        *MINIMAL,
+        env={"MESHCTL_LOCK_DURATION": "forever"},
+        exit=EXIT_USAGE,
         expect=r"^error: MESHCTL_LOCK_DURATION='forever' is not a number of seconds$",
     ),
     "meshctl/kube/lock.py::acquire::LockTimeout#1": cluster_case(
-        "install", "-y", *MINIMAL, "--lock-timeout", "0s", setup=(on_api(_objects(NAMESPACE, _lease("ci-job-42"))),),
-        exit=EXIT_CLUSTER, expect=r"^error: the installation lock istio-system/meshctl-lock is held by ci-job-42",
+        "install",
+        "-y",
+        *MINIMAL,
+        "--lock-timeout",
+        "0s",
+        setup=(on_api(_objects(NAMESPACE, _lease("ci-job-42"))),),
+        exit=EXIT_CLUSTER,
+        expect=r"^error: the installation lock istio-system/meshctl-lock is held by ci-job-42",
     ),
     "meshctl/ops/install.py::_Install.run::KubeError#1": cluster_case(
-        "install", "-y", "--no-wait", env={"MESHCTL_LOCK_DURATION": "1"}, setup=(on_api(_renewals_conflict),),
-        exit=EXIT_CLUSTER, expect=r"^error: the installation lock was lost: another meshctl took the lock over",
+        "install",
+        "-y",
+        "--no-wait",
+        env={"MESHCTL_LOCK_DURATION": "1"},
+        setup=(on_api(_renewals_conflict),),
+        exit=EXIT_CLUSTER,
+        expect=r"^error: the installation lock was lost: another meshctl took the lock over",
     ),
     "meshctl/kube/wait.py::wait_established::ReadinessTimeout#1": cluster_case(
-        "install", "-y", *MINIMAL, "--readiness-timeout", "0.3s",
-        setup=(on_api(lambda api: api.controllers.disable("CustomResourceDefinition")),), exit=EXIT_TIMEOUT,
+        "install",
+        "-y",
+        *MINIMAL,
+        "--readiness-timeout",
+        "0.3s",
+        setup=(on_api(lambda api: api.controllers.disable("CustomResourceDefinition")),),
+        exit=EXIT_TIMEOUT,
         expect=r"^error: CustomResourceDefinitions not established after 0.3s$",
     ),
     "meshctl/kube/wait.py::wait_ready::ReadinessTimeout#1": cluster_case(
-        "install", "-y", *MINIMAL, "--readiness-timeout", "0.3s",
-        setup=(on_api(lambda api: api.controllers.disable("Deployment")),), exit=EXIT_TIMEOUT,
+        "install",
+        "-y",
+        *MINIMAL,
+        "--readiness-timeout",
+        "0.3s",
+        setup=(on_api(lambda api: api.controllers.disable("Deployment")),),
+        exit=EXIT_TIMEOUT,
         expect=r"^error: 1 object not ready after 0.3s$",
     ),
     "meshctl/kube/wait.py::_failure::ReadinessFailed#1": cluster_case(
-        "install", "-y", *MINIMAL, setup=(on_api(lambda api: api.controllers.fail("Deployment", "istiod")),),
-        exit=EXIT_TIMEOUT, expect=r"^error: Deployment/istio-system/istiod is not ready: ImagePullBackOff \(pod istiod-",
+        "install",
+        "-y",
+        *MINIMAL,
+        setup=(on_api(lambda api: api.controllers.fail("Deployment", "istiod")),),
+        exit=EXIT_TIMEOUT,
+        expect=r"^error: Deployment/istio-system/istiod is not ready: ImagePullBackOff \(pod istiod-",
     ),
     # --- upgrade ----------------------------------------------------------------------------------------------------
     "meshctl/ops/upgrade.py::require_installation::InputError#1": cluster_case(
-        "upgrade", "-y", exit=EXIT_INPUT, expect=r"^error: there is no installation to upgrade: no inventory meshctl-default",
+        "upgrade",
+        "-y",
+        exit=EXIT_INPUT,
+        expect=r"^error: there is no installation to upgrade: no inventory meshctl-default",
     ),
     "meshctl/ops/upgrade.py::check_version::InputError#1": cluster_case(
-        "upgrade", "-y", *MINIMAL, setup=(installed("--no-wait", *MINIMAL, "--set", "tag=1.28.4"),), exit=EXIT_INPUT,
+        "upgrade",
+        "-y",
+        *MINIMAL,
+        setup=(installed("--no-wait", *MINIMAL, "--set", "tag=1.28.4"),),
+        exit=EXIT_INPUT,
         expect=r"^error: cannot upgrade: 1.30.3 is more than one minor version ahead of the installed 1.28.4$",
     ),
     "meshctl/kube/inventory.py::decode::KubeError#1": cluster_case(
-        "upgrade", "-y", *MINIMAL, setup=(installed("--no-wait", *MINIMAL), on_api(_corrupt_inventory)),
-        exit=EXIT_CLUSTER, expect=r"^error: the inventory Secret istio-system/meshctl-default is damaged: ",
+        "upgrade",
+        "-y",
+        *MINIMAL,
+        setup=(installed("--no-wait", *MINIMAL), on_api(_corrupt_inventory)),
+        exit=EXIT_CLUSTER,
+        expect=r"^error: the inventory Secret istio-system/meshctl-default is damaged: ",
     ),
     # --- uninstall ----------------------------------------------------------------------------------------------------
     "meshctl/cli/uninstall.py::uninstall::Aborted#1": cluster_case(
-        "uninstall", "--purge", exit=EXIT_ABORTED, expect=r"^error: confirmation is needed, but stdin is not a terminal$"
+        "uninstall",
+        "--purge",
+        exit=EXIT_ABORTED,
+        expect=r"^error: confirmation is needed, but stdin is not a terminal$",
     ),
     "meshctl/ops/uninstall.py::_Uninstall.run::Aborted#1": cluster_case(
-        "uninstall", "--purge", stdin="n\n", stdin_tty=True, setup=(installed("--no-wait", *MINIMAL),),
-        exit=EXIT_ABORTED, expect=r"^error: uninstall cancelled: nothing was removed$",
+        "uninstall",
+        "--purge",
+        stdin="n\n",
+        stdin_tty=True,
+        setup=(installed("--no-wait", *MINIMAL),),
+        exit=EXIT_ABORTED,
+        expect=r"^error: uninstall cancelled: nothing was removed$",
     ),
     "meshctl/ops/uninstall.py::_Uninstall.run::Aborted#2": cluster_case(
-        "uninstall", "--purge", "--delete-user-config", stdin="y\nn\n", stdin_tty=True,
-        setup=(installed("--no-wait", *MINIMAL), on_api(_objects({
-            "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-            "metadata": {"name": "mine", "namespace": "default"}, "spec": {"hosts": ["example.com"]},
-        }))),
-        exit=EXIT_ABORTED, expect=r"^error: uninstall cancelled: nothing was removed$",
+        "uninstall",
+        "--purge",
+        "--delete-user-config",
+        stdin="y\nn\n",
+        stdin_tty=True,
+        setup=(
+            installed("--no-wait", *MINIMAL),
+            on_api(
+                _objects(
+                    {
+                        "apiVersion": "networking.istio.io/v1",
+                        "kind": "VirtualService",
+                        "metadata": {"name": "mine", "namespace": "default"},
+                        "spec": {"hosts": ["example.com"]},
+                    }
+                )
+            ),
+        ),
+        exit=EXIT_ABORTED,
+        expect=r"^error: uninstall cancelled: nothing was removed$",
         also=r"Delete them and every object in them\? \(y/N\) ",
     ),
     "meshctl/ops/uninstall.py::_Uninstall.run::KubeError#1": cluster_case(
-        "uninstall", "--purge", "-y", env={"MESHCTL_LOCK_DURATION": "1"},
-        setup=(installed("--no-wait"), on_api(_renewals_conflict)), exit=EXIT_CLUSTER,
+        "uninstall",
+        "--purge",
+        "-y",
+        env={"MESHCTL_LOCK_DURATION": "1"},
+        setup=(installed("--no-wait"), on_api(_renewals_conflict)),
+        exit=EXIT_CLUSTER,
         expect=r"^error: the installation lock was lost: another meshctl took the lock over",
     ),
     "meshctl/kube/wait.py::wait_deleted::ReadinessTimeout#1": cluster_case(
-        "uninstall", "-r", "default", "-y", "--readiness-timeout", "0.3s",
-        setup=(installed("--no-wait", *MINIMAL), on_api(_hold_configmap)), exit=EXIT_TIMEOUT,
+        "uninstall",
+        "-r",
+        "default",
+        "-y",
+        "--readiness-timeout",
+        "0.3s",
+        setup=(installed("--no-wait", *MINIMAL), on_api(_hold_configmap)),
+        exit=EXIT_TIMEOUT,
         expect=r"^error: 1 object is still there after 0.3s$",
         also=r"ConfigMap/istio-system/istio: being deleted \(finalizers: example.com/hold\)",
     ),
-    # --- verify-install -------------------------------------------------------------------------------------------------
+    # --- verify-install ---------------------------------------------------------------------------------------------
     "meshctl/cli/verify.py::_failure::VerificationFailed#1": cluster_case(
         "verify-install", exit=EXIT_VERIFY, stdout=None, expect=r"^error: Istio installation verification failed: "
     ),
@@ -1084,16 +1703,36 @@ def _big_config(ctx: Context) -> None:
 _MORE: dict[str, Case] = {
     # --- standard input closed (`0<&-`): a subprocess, the real console-script entry point ---------------------------
     "meshctl/config/loading.py::read_source::InputError#1": case(
-        "manifest", "generate", "-f", "-", subprocess=True, close_stdin=True, exit=EXIT_INPUT,
+        "manifest",
+        "generate",
+        "-f",
+        "-",
+        subprocess=True,
+        close_stdin=True,
+        exit=EXIT_INPUT,
         expect=r"^error: -f -: no standard input available$",
     ),
     "meshctl/ops/inject.py::read_text::InputError#1": case(
-        "kube-inject", "-f", "-", *INJ, setup=(injector(),), subprocess=True, close_stdin=True, exit=EXIT_INPUT,
+        "kube-inject",
+        "-f",
+        "-",
+        *INJ,
+        setup=(injector(),),
+        subprocess=True,
+        close_stdin=True,
+        exit=EXIT_INPUT,
         expect=r"^error: --filename: no standard input to read$",
     ),
-    # --- the inventory Secret's size -----------------------------------------------------------------------------------
+    # --- the inventory Secret's size --------------------------------------------------------------------------------
     "meshctl/kube/inventory.py::encode::InputError#1": cluster_case(
-        "install", "-y", "--no-wait", *MINIMAL, "-f", "big.yaml", setup=(_big_config,), exit=EXIT_INPUT,
+        "install",
+        "-y",
+        "--no-wait",
+        *MINIMAL,
+        "-f",
+        "big.yaml",
+        setup=(_big_config,),
+        exit=EXIT_INPUT,
         expect=r"^error: the inventory of meshctl-base would take \d+ bytes, more than the 524288 allowed$",
     ),
 }
@@ -1107,27 +1746,43 @@ for _group in (_CONFIG, _INJECT, _TEMPLATES, _RENDER, _CLUSTER, _MORE):
 #: Usage errors of the command-line parser (click, through ``_usage_message``): each kind once, on the commands
 #: whose options are typed or required.
 EXTRA_CASES: dict[str, Case] = {
-    "no such command": case("instal", exit=EXIT_USAGE, expect=r"^error: No such command 'instal'. Did you mean 'install', 'uninstall', 'verify-install'\?$"),
+    "no such command": case(
+        "instal",
+        exit=EXIT_USAGE,
+        expect=r"^error: No such command 'instal'. Did you mean 'install', 'uninstall', 'verify-install'\?$",
+    ),
     "no such option": case("profile", "list", "--bogus", exit=EXIT_USAGE, expect=r"^error: No such option: --bogus"),
     "option needs a value": case(
         "manifest", "generate", "--set", exit=EXIT_USAGE, expect=r"^error: Option '--set' requires an argument.$"
     ),
-    "missing argument": case(
-        "profile", "diff", "default", exit=EXIT_USAGE, expect=r"^error: Missing argument 'B'.$"
-    ),
+    "missing argument": case("profile", "diff", "default", exit=EXIT_USAGE, expect=r"^error: Missing argument 'B'.$"),
     "missing required option": case(
         "kube-inject", exit=EXIT_USAGE, expect=r"^error: Missing option '--filename' / '-f'.$"
     ),
     "integer out of range": case(
-        "install", "--dry-run", "--concurrency", "0", *KC, exit=EXIT_USAGE,
+        "install",
+        "--dry-run",
+        "--concurrency",
+        "0",
+        *KC,
+        exit=EXIT_USAGE,
         expect=r"^error: Invalid value for '--concurrency': 0 is not in the range 1<=x<=64.$",
     ),
     "not an integer": case(
-        "upgrade", "--dry-run", "--concurrency", "many", *KC, exit=EXIT_USAGE,
+        "upgrade",
+        "--dry-run",
+        "--concurrency",
+        "many",
+        *KC,
+        exit=EXIT_USAGE,
         expect=r"^error: Invalid value for '--concurrency': 'many' is not a valid int range.$",
     ),
     "extra argument": case(
-        "manifest", "generate", "extra", exit=EXIT_USAGE, expect=r"^error: Got unexpected extra argument\(s\) \(extra\)$"
+        "manifest",
+        "generate",
+        "extra",
+        exit=EXIT_USAGE,
+        expect=r"^error: Got unexpected extra argument\(s\) \(extra\)$",
     ),
 }
 

@@ -46,7 +46,7 @@ def _run(case: Case, ctx: Context) -> tuple[int, str, str]:
     if case.subprocess:
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", **{k: ctx.expand(v) for k, v in case.env.items()}}
         with contextlib.ExitStack() as stack:
-            stdout = stack.enter_context(open(case.stdout_to, "wb")) if case.stdout_to else subprocess.PIPE  # noqa: SIM115
+            stdout = stack.enter_context(open(case.stdout_to, "wb")) if case.stdout_to else subprocess.PIPE
             command = [sys.executable, "-c", catalogue.SUBPROCESS_MAIN, *argv]
             if case.close_stdin:  # fd 0 closed, as `meshctl ... 0<&-` in a shell
                 command = ["/bin/sh", "-c", 'exec "$0" "$@" 0<&-', *command]
@@ -68,7 +68,9 @@ def _run(case: Case, ctx: Context) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def _check(site: str, case: Case, request: pytest.FixtureRequest, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _check(
+    site: str, case: Case, request: pytest.FixtureRequest, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     api = request.getfixturevalue("apiserver") if case.cluster else None
     ctx = Context(tmp_path, api, monkeypatch)
     monkeypatch.chdir(tmp_path)
