@@ -291,6 +291,10 @@ class _StdoutGuard(io.TextIOBase):
         ) from exc
 
     def write(self, text: str) -> int:
+        if isinstance(text, str) and not text:
+            # Nothing to write; click probes the stream with write("") and swallows what that raises, so failing
+            # here (on /dev/full even an empty write fails) would silence stdout before the real output came.
+            return 0
         if self._stream is None:
             self._fail(None)
         try:

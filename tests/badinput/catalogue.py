@@ -1743,9 +1743,24 @@ for _group in (_CONFIG, _INJECT, _TEMPLATES, _RENDER, _CLUSTER, _MORE):
     assert not set(_group) & set(CATALOGUE), set(_group) & set(CATALOGUE)
     CATALOGUE.update(_group)
 
-#: Usage errors of the command-line parser (click, through ``_usage_message``): each kind once, on the commands
-#: whose options are typed or required.
+#: Errors without a site of their own: the usage errors of the command-line parser (click, through
+#: ``_usage_message``), each kind once on commands whose options are typed or required; and stdout failing on the
+#: paths where the parser, not meshctl, writes (help).
 EXTRA_CASES: dict[str, Case] = {
+    "help to a full stdout": case(
+        "--help",
+        exit=EXIT_IO,
+        expect=r"^error: cannot write to standard output: No space left on device$",
+        subprocess=True,
+        stdout_to="/dev/full",
+    ),
+    "bare command group to a full stdout": case(
+        "profile",
+        exit=EXIT_IO,
+        expect=r"^error: cannot write to standard output: No space left on device$",
+        subprocess=True,
+        stdout_to="/dev/full",
+    ),
     "no such command": case(
         "instal",
         exit=EXIT_USAGE,
