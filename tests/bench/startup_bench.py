@@ -10,7 +10,8 @@ command tree, whose commands do nothing) run by run, so both see the same machin
 - ``meshctl profile list`` against ``baseline profile list`` (meshctl does its real work: reading the profiles);
 - ``python -c pass`` for scale.
 
-Reports the median of each and the ratio of medians (target ≤ 1.2 × the baseline). Timings on a shared machine
+Reports the median of each and the ratio of medians (target ≤ 1.2 × the baseline), and beside it the ratio of the
+median CPU times (user + system), which the host's load moves less than wall time. Timings on a shared machine
 are noisy: read the ratios measured side by side. The figures are also merged into ``bench-results.json``
 (``results.py``) under ``B1``.
 """
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -65,10 +67,14 @@ def command_tree() -> dict[str, Any]:
     return describe(typer.main.get_command(cli_app.app), "meshctl")
 
 
-def _time(cmd: list[str]) -> float:
+def _time(cmd: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system: less sensitive to the host's load) of one whole process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def measure(runs: int) -> dict[str, dict[str, list[float]]]:
@@ -86,16 +92,20 @@ def measure(runs: int) -> dict[str, dict[str, list[float]]]:
             "version": ([meshctl, "version"], [*baseline, "version"]),
             "profile list": ([meshctl, "profile", "list"], [*baseline, "profile", "list"]),
         }
-        results: dict[str, dict[str, list[float]]] = {name: {"meshctl": [], "baseline": []} for name in cases}
+        results: dict[str, dict[str, list[float]]] = {
+            name: {"meshctl": [], "baseline": [], "meshctl_cpu": [], "baseline_cpu": []} for name in cases
+        }
         results["python -c pass"] = {"python": []}
         for mesh_cmd, base_cmd in cases.values():  # warm-up: page cache and bytecode
             _time(mesh_cmd)
             _time(base_cmd)
         for _ in range(runs):
             for name, (mesh_cmd, base_cmd) in cases.items():
-                results[name]["meshctl"].append(_time(mesh_cmd))
-                results[name]["baseline"].append(_time(base_cmd))
-            results["python -c pass"]["python"].append(_time([sys.executable, "-c", "pass"]))
+                for who, cmd in (("meshctl", mesh_cmd), ("baseline", base_cmd)):
+                    wall, cpu = _time(cmd)
+                    results[name][who].append(wall)
+                    results[name][f"{who}_cpu"].append(cpu)
+            results["python -c pass"]["python"].append(_time([sys.executable, "-c", "pass"])[0])
     return results
 
 
@@ -105,20 +115,24 @@ def report(measured: dict[str, dict[str, list[float]]], runs: int, markdown: boo
     if markdown:
         lines.append(f"Machine: {machine}. Date: {time.strftime('%Y-%m-%d')}. Medians of {runs} alternating runs:")
         lines.append("")
-        lines.append("| command | meshctl (ms) | baseline (ms) | ratio |")
-        lines.append("| --- | ---: | ---: | ---: |")
+        lines.append("| command | meshctl (ms) | baseline (ms) | ratio | CPU time ratio |")
+        lines.append("| --- | ---: | ---: | ---: | ---: |")
     for name, series in measured.items():
         if "meshctl" not in series:
             continue
         mesh = statistics.median(series["meshctl"]) * 1000
         base = statistics.median(series["baseline"]) * 1000
+        cpu = statistics.median(series["meshctl_cpu"]) / statistics.median(series["baseline_cpu"])
         if markdown:
-            lines.append(f"| `{name}` | {mesh:.0f} | {base:.0f} | {mesh / base:.2f} |")
+            lines.append(f"| `{name}` | {mesh:.0f} | {base:.0f} | {mesh / base:.2f} | {cpu:.2f} |")
         else:
-            lines.append(f"{name:>14}: meshctl {mesh:6.0f} ms  baseline {base:6.0f} ms  ratio {mesh / base:.2f}")
+            lines.append(
+                f"{name:>14}: meshctl {mesh:6.0f} ms  baseline {base:6.0f} ms  ratio {mesh / base:.2f}"
+                f"  (CPU time ratio {cpu:.2f})"
+            )
     python = statistics.median(measured["python -c pass"]["python"]) * 1000
     lines.append(
-        f"| `python -c pass` | | {python:.0f} | |" if markdown else f"{'python -c pass':>14}: {python:6.0f} ms"
+        f"| `python -c pass` | | {python:.0f} | | |" if markdown else f"{'python -c pass':>14}: {python:6.0f} ms"
     )
     if not markdown:
         lines.append(machine)
@@ -147,6 +161,9 @@ def figures(measured: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, 
             limit=1.2 if name in TARGETED else None,
             runs=series["meshctl"],
             baseline_runs=series["baseline"],
+            cpu_median=statistics.median(series["meshctl_cpu"]),
+            baseline_cpu_median=statistics.median(series["baseline_cpu"]),
+            cpu_ratio=statistics.median(series["meshctl_cpu"]) / statistics.median(series["baseline_cpu"]),
         )
     return {"B1": out}
 

@@ -44,6 +44,8 @@ def table(data: dict[str, Any]) -> str:
             for name, fig in entry["figures"].items()
             if fig.get("limit") is not None or (bench_id == "B7" and "per extra" not in name)
         ]
+        if not shown:  # nothing with a target in this run (e.g. B6 with a --quick wait): show what was measured
+            shown = [_value(name, fig) for name, fig in entry["figures"].items()]
         lines.append(
             f"| {bench_id} | {entry['what']} | {'; '.join(shown)} | {entry['target']} | "
             f"{results.met_text(entry['met'])} |"
