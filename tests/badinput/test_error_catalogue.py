@@ -22,8 +22,6 @@ from tests.badinput.catalogue import CATALOGUE, EXTRA_CASES, UNREACHABLE, Case, 
 from tests.helpers import run_cli
 from tests.integration.install_helpers import run_unchecked
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
 
 def test_every_error_site_has_a_cli_case_or_a_reason() -> None:
     sites = set(scanner.scan())
@@ -97,8 +95,6 @@ def _check(
         assert re.fullmatch(case.stdout, out, re.DOTALL), f"unexpected stdout\n{shown}"
     if case.also is not None:
         assert re.search(case.also, err, re.MULTILINE), f"{site}: stderr does not hold {case.also!r}\n{shown}"
-    for check in case.checks:
-        check(ctx, err)
 
 
 @pytest.mark.parametrize("site", sorted(CATALOGUE))
@@ -109,11 +105,7 @@ def test_error_site(
 
 
 @pytest.mark.parametrize("name", sorted(EXTRA_CASES))
-def test_usage_error_of_the_command_line_parser(
+def test_error_without_a_site_of_its_own(
     name: str, request: pytest.FixtureRequest, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _check(name, EXTRA_CASES[name], request, tmp_path, monkeypatch)
-
-
-def test_catalogue_module_is_importable_without_the_cluster() -> None:
-    assert catalogue.CLOSED_PORT_KUBECONFIG
