@@ -95,6 +95,17 @@ class Faults:
         rule = Rule("error", _names(verbs), _names(resources), share, count, status, retry_after)
         return self._add(rule)
 
+    def delay(
+        self,
+        seconds: float,
+        *,
+        count: int | None = None,
+        verbs: str | Iterable[str] | None = None,
+        resources: str | Iterable[str] | None = None,
+    ) -> Rule:
+        """Delay the matching requests by `seconds` (on top of `set_latency`), all of them or the next `count`."""
+        return self._add(Rule("latency", _names(verbs), _names(resources), 1.0, count, seconds=seconds))
+
     def close_connections(
         self,
         *,
@@ -145,13 +156,15 @@ class Faults:
 
     def configure(self, spec: dict[str, Any]) -> None:
         """Admin endpoint form: {"latency": s, "jitter": s, "errors": [{...add_error kwargs}], "close": [...],
-        "hang": [...], "forbid": [{"user":..,"verbs":..,"resources":..}], "clear": true}."""
+        "delay": [...], "hang": [...], "forbid": [{"user":..,"verbs":..,"resources":..}], "clear": true}."""
         if spec.get("clear"):
             self.clear()
         if "latency" in spec:
             self.set_latency(float(spec["latency"]), float(spec.get("jitter", 0.0)))
         for item in spec.get("errors", ()):
             self.add_error(**item)
+        for item in spec.get("delay", ()):
+            self.delay(**item)
         for item in spec.get("close", ()):
             self.close_connections(**item)
         for item in spec.get("hang", ()):
@@ -183,7 +196,9 @@ class Faults:
                         continue
                     rule.remaining -= 1
                 rule.hits += 1
-                if rule.action == "error" and error is None:
+                if rule.action == "latency":
+                    latency += rule.seconds
+                elif rule.action == "error" and error is None:
                     error = rule
                 elif rule.action == "close":
                     close = True

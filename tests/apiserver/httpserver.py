@@ -57,7 +57,7 @@ class Request:
 class Response:
     status: int
     body: bytes = b""
-    content_type: str = "application/json"
+    content_type: str | None = "application/json"  # None: no Content-Type header (a relayed 304 has none)
     headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     stream: Iterator[bytes] | None = None
     close_midway: bool = False  # fault: send half of the body, then drop the connection
@@ -228,7 +228,8 @@ class HttpServer:
         response = self.handler(request)
         keep_alive = request.headers.get("connection", "").lower() != "close"
         head = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Unknown')}"]
-        head.append(f"Content-Type: {response.content_type}")
+        if response.content_type is not None:
+            head.append(f"Content-Type: {response.content_type}")
         head.append(f"Date: {formatdate(usegmt=True)}")
         head.extend(f"{name}: {value}" for name, value in response.headers)
         if response.stream is not None:

@@ -207,7 +207,7 @@ class RealCluster:
         self._run("kube-apiserver", binaries, self._apiserver_args(etcd_port))
         admin_cert = p.client(ADMIN_USER, "system:masters")
         self._admin = rest.Rest(HOST, self.port, rest.ssl_context(p.ca_path, admin_cert.cert_path, admin_cert.key_path))
-        self._wait(deadline, "kube-apiserver /readyz", lambda: self.admin.request("GET", "/readyz")[0] == 200)
+        self._wait(deadline, "kube-apiserver /readyz", self._ready)
 
         self._say("starting kube-controller-manager, kube-scheduler and kwok")
         kcm = self._component_kubeconfig("kube-controller-manager", "system:kube-controller-manager")
@@ -259,6 +259,19 @@ class RealCluster:
         self._started = False
         if not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def restart_apiserver(self, timeout: float = 60.0) -> None:
+        """Stop kube-apiserver and start it again on the same port with the same flags; etcd keeps the state, as in
+        a control-plane upgrade or a crash. Returns once /readyz answers 200 again. Connections and watches drop;
+        the controllers and KWOK reconnect on their own."""
+        process = self.processes["kube-apiserver"]
+        process.stop()
+        process.start()
+        self.admin.close()
+        self._wait(time.monotonic() + timeout, "kube-apiserver /readyz after a restart", self._ready)
+
+    def _ready(self) -> bool:
+        return bool(self.admin.request("GET", "/readyz")[0] == 200)
 
     def check(self) -> None:
         """Raise if a component has exited."""

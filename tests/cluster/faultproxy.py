@@ -362,7 +362,10 @@ class FaultProxy:
                     raise errors.ApiError(
                         503, "ServiceUnavailable", "the fault proxy cannot reach kube-apiserver"
                     ) from None
-        content_type = upstream.getheader("Content-Type", "application/json")
+        # A 304 carries no Content-Type; inventing one would be merged by the client's HTTP cache into the cached
+        # response (client-go's discovery cache then reads aggregated discovery as a legacy APIGroupList, and
+        # kubectl finds no kinds at all).
+        content_type = upstream.getheader("Content-Type")
         out_headers = [(k, v) for k, v in upstream.getheaders() if k.lower() not in _RESPONSE_DROP]
         # 204 and 304 never carry a body (nor does any answer to HEAD): relaying one as a chunked stream would put a
         # stray "0" chunk on the connection, which the client reads as the next response (kubectl's cached

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import decimal
 import json
+import pathlib
 import re
+import shutil
 import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -215,3 +217,25 @@ def run_unchecked(*args: str, stdin: str = "", tty: bool = False) -> CliResult:
         assert any(line.startswith("error: ") for line in lines), result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     return result
+
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def with_telemetry(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A --manifests DIR whose pilot also renders a custom resource of one of the base CRDs (a Telemetry)."""
+    target = tmp_path / "manifests"
+    shutil.copytree(REPO / "manifests", target)
+    shutil.copytree(REPO / "profiles", target / "profiles")
+    (target / "pilot" / "telemetry.yaml.j2").write_text(
+        "apiVersion: telemetry.istio.io/v1\n"
+        "kind: Telemetry\n"
+        "metadata:\n"
+        "  name: mesh-default\n"
+        "  namespace: {{ namespace }}\n"
+        "spec:\n"
+        "  accessLogging:\n"
+        "  - providers:\n"
+        "    - name: envoy\n"
+    )
+    return target

@@ -3,7 +3,13 @@ what the cluster holds of a rendering."""
 
 from __future__ import annotations
 
+import os
 import pathlib
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -108,3 +114,49 @@ def assert_holds_exactly(backend: Backend, docs: list[dict[str, Any]], tmp_path:
     assert set(live) == {h.identity(d) for d in docs}
     problems = {h.identity(d): h.missing_fields(d, live[h.identity(d)]) for d in docs}
     assert not {k: v for k, v in problems.items() if v}
+
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def spawn(backend: Backend, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``meshctl ARGS --kubeconfig …`` in a process of its own (stdout discarded, stderr kept)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "meshctl", *args, "--kubeconfig", str(backend.kubeconfig)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
+
+
+def at_request(
+    backend: Backend, args: tuple[str, ...], requests: int, action: Callable[[subprocess.Popen[str]], None]
+) -> tuple[subprocess.Popen[str], bool]:
+    """Start ``meshctl ARGS`` in its own process and call ``action(process)`` once the cluster has seen
+    ``requests`` of its requests (the request log, cleared first): faults land at a point of the run counted in
+    requests — in every phase, without timing guesses. Returns the process (still running, or finished) and whether
+    the action ran (False: meshctl finished first)."""
+    backend.requests.clear()
+    proc = spawn(backend, *args)
+    pause = threading.Event()
+    try:
+        while proc.poll() is None and len(backend.requests) < requests:
+            pause.wait(0.002)  # the request log has no notification; this waits for a condition, not a time
+        if proc.poll() is not None:
+            return proc, False
+        action(proc)
+        return proc, True
+    except BaseException:  # pragma: no cover - only when the test itself fails
+        proc.kill()
+        proc.communicate(timeout=30)
+        raise
+
+
+def kill_at(backend: Backend, args: tuple[str, ...], requests: int) -> int | None:
+    """Run ``meshctl ARGS`` and SIGKILL it once the cluster has seen ``requests`` of its requests; its exit code
+    if it finished first (None when it was killed)."""
+    proc, killed = at_request(backend, args, requests, lambda p: p.send_signal(signal.SIGKILL))
+    proc.communicate(timeout=120)
+    return None if killed else proc.returncode

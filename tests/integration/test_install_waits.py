@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -50,78 +48,6 @@ def _wait_until(condition: Any, timeout: float = 60.0) -> None:
     raise TimeoutError("condition not met")
 
 
-def _with_telemetry(tmp_path: pathlib.Path) -> pathlib.Path:
-    """A --manifests DIR whose pilot also renders a custom resource of one of the base CRDs (a Telemetry)."""
-    target = tmp_path / "manifests"
-    shutil.copytree(REPO / "manifests", target)
-    shutil.copytree(REPO / "profiles", target / "profiles")
-    (target / "pilot" / "telemetry.yaml.j2").write_text(
-        "apiVersion: telemetry.istio.io/v1\n"
-        "kind: Telemetry\n"
-        "metadata:\n"
-        "  name: mesh-default\n"
-        "  namespace: {{ namespace }}\n"
-        "spec:\n"
-        "  accessLogging:\n"
-        "  - providers:\n"
-        "    - name: envoy\n"
-    )
-    return target
-
-
-def test_no_custom_resource_or_later_phase_is_sent_before_the_crds_are_established(
-    apiserver: ApiServer, tmp_path: pathlib.Path
-) -> None:
-    manifests = _with_telemetry(tmp_path)
-    docs = h.generate("-d", str(manifests))
-    crd_names = [d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"]
-    assert any(d["kind"] == "Telemetry" for d in docs)
-
-    # On a fresh cluster the dry run cannot check the Telemetry: its CRD does not exist yet.
-    plan = meshctl(apiserver, "install", "--dry-run", "-d", str(manifests)).stdout
-    assert "create     Telemetry/istio-system/mesh-default  (not checked by the server: its CRD" in plan
-
-    apiserver.options.crd_establish_delay = 1.0
-    early: list[str] = []
-    inner = apiserver._http.handler
-
-    def guard(request: Any) -> Any:
-        if request.method == "PATCH" and "customresourcedefinitions" not in request.target:
-            for name in crd_names:
-                crd = apiserver.objects.get("customresourcedefinitions", name)
-                conditions = {c["type"]: c["status"] for c in (crd or {}).get("status", {}).get("conditions", [])}
-                if conditions.get("Established") != "True" and "dryRun" not in request.target:
-                    early.append(f"{request.target} before {name} was established")
-        return inner(request)
-
-    apiserver._http.handler = guard
-    try:
-        meshctl(apiserver, "install", "-y", "--no-wait", "-d", str(manifests))
-    finally:
-        apiserver._http.handler = inner
-    assert early == []
-    sent = [e for e in apiserver.requests.entries if e.resource == "telemetries" and not e.dry_run]
-    assert [e.status for e in sent] == [201]
-    # Waiting for establishment is by watch, not by polling each CRD.
-    assert apiserver.requests.count(verb="get", resource="customresourcedefinitions") == 0
-    assert apiserver.requests.count(verb="watch", resource="customresourcedefinitions") >= 1
-
-
-def test_image_pull_backoff_ends_install_on_the_reason(apiserver: ApiServer) -> None:
-    apiserver.controllers.fail("Deployment", "istiod", reason="ImagePullBackOff")
-    proc = spawn(apiserver, "install", "-y", "--readiness-timeout", "10m")
-    try:
-        _, err = proc.communicate(timeout=90)  # a guard far below the readiness timeout
-    finally:
-        proc.kill()
-    assert proc.returncode == 5, err
-    assert "error: Deployment/istio-system/istiod is not ready: ImagePullBackOff (pod istiod-" in err
-    assert 'Back-off pulling image "docker.io/istio/pilot:1.30.3' in err
-    assert "✘ Istiod encountered an error: Deployment/istio-system/istiod is not ready: ImagePullBackOff" in err
-    assert "✔ Istio core installed" in err
-    assert "✔ Installation complete" not in err
-
-
 def test_plain_timeout_lists_everything_pending_and_why(apiserver: ApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
     apiserver.controllers.disable("Deployment")
     monkeypatch.setenv("MESHCTL_HEARTBEAT", "0.2")
@@ -137,41 +63,6 @@ def test_plain_timeout_lists_everything_pending_and_why(apiserver: ApiServer, mo
     assert len(beats) >= 2
     # The objects are applied and recorded; only readiness failed.
     assert h.inventories(apiserver)["meshctl-default"].state == "deployed"
-
-
-def test_second_install_waits_for_the_lock_and_both_end_consistent(apiserver: ApiServer) -> None:
-    # The first install holds the lock while its read of the inventories hangs, until the second has seen the lock.
-    apiserver.faults.hang(count=1, verbs="list", resources="secrets")
-    first = spawn(apiserver, "install", "-y", "--no-wait")
-    apiserver.objects.wait_for("leases", klock.LOCK_NAME, "istio-system", timeout=60)
-    second = spawn(apiserver, "install", "-y", "--no-wait")
-    _wait_until(lambda: apiserver.requests.count(verb="get", resource="leases") > 0)
-    apiserver.faults.release()
-    results = [p.communicate(timeout=120) for p in (first, second)]
-    assert (first.returncode, second.returncode) == (0, 0), results
-    assert "- Waiting for the installation lock, held by " in results[1][1]
-    assert "(pid " in results[1][1]
-    docs = h.generate()
-    assert set().union(*h.inventory_members(apiserver).values()) == {h.identity(d) for d in docs}
-    assert {inv.state for inv in h.inventories(apiserver).values()} == {"deployed"}
-    assert apiserver.objects.get("leases", klock.LOCK_NAME, "istio-system") is None
-
-
-def test_lock_left_by_a_killed_run_is_taken_over_once_expired(
-    apiserver: ApiServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(klock.DURATION_ENV, "1")
-    apiserver.faults.set_latency(0.02)
-    victim = spawn(apiserver, "install", "-y", "--no-wait", env={klock.DURATION_ENV: "1"})
-    apiserver.objects.wait_for("leases", klock.LOCK_NAME, "istio-system", timeout=60)
-    victim.send_signal(signal.SIGKILL)
-    victim.communicate(timeout=30)
-    apiserver.faults.set_latency(0.0)
-    holder = apiserver.objects.get("leases", klock.LOCK_NAME, "istio-system")["spec"]["holderIdentity"]
-    result = meshctl(apiserver, "install", "-y", "--no-wait", "--lock-timeout", "30s")
-    assert f"Took over the lock of {holder}, which had expired" in result.stderr
-    docs = h.generate()
-    assert set().union(*h.inventory_members(apiserver).values()) == {h.identity(d) for d in docs}
 
 
 def test_live_holder_beyond_lock_timeout_is_exit_4_naming_it(apiserver: ApiServer) -> None:
@@ -199,13 +90,6 @@ def test_token_never_appears_in_output_at_vvv_nor_in_errors(apiserver: ApiServer
     assert denied.exit_code == 4
     assert 'hint: user "ci" may not create leases.coordination.k8s.io' in denied.stderr
     assert known not in denied.stdout + denied.stderr
-
-
-def test_retried_faults_do_not_fail_install(apiserver: ApiServer) -> None:
-    apiserver.faults.add_error(503, count=3, verbs="patch")
-    apiserver.faults.add_error(429, count=2, verbs="list", retry_after=0.05)
-    meshctl(apiserver, "install", "-y", "--no-wait")
-    assert h.inventories(apiserver)["meshctl-default"].state == "deployed"
 
 
 def test_watches_resume_when_the_server_drops_them(apiserver: ApiServer) -> None:

@@ -9,13 +9,8 @@ writes) without timing guesses. The lock's lease is shortened so that the rerun 
 
 from __future__ import annotations
 
-import os
 import pathlib
 import random
-import signal
-import subprocess
-import sys
-import threading
 
 import pytest
 
@@ -24,7 +19,6 @@ from tests.integration import install_helpers as h
 from tests.integration import lifecycle_helpers as lh
 from tests.integration.conftest import Backend
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 SEED = 20261206
 UPGRADE = ("upgrade", "-y", "--no-wait", "--set", "profile=minimal", "--set", "components.pilot.k8s.replicaCount=2")
 CANARY = ("install", "-y", "--no-wait", "--set", "profile=minimal", "--revision", "canary")
@@ -36,33 +30,6 @@ PURGE_POINTS = sorted(random.Random(SEED + 1).sample(range(2, 140), 6))
 @pytest.fixture(autouse=True)
 def _short_lock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(klock.DURATION_ENV, "1")
-
-
-def _kill_at(backend: Backend, args: tuple[str, ...], requests: int) -> int | None:
-    """Run ``meshctl ARGS`` in its own process and SIGKILL it once the cluster has seen ``requests`` of its
-    requests; returns its exit code if it finished first (None when it was killed)."""
-    backend.requests.clear()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "meshctl", *args, "--kubeconfig", str(backend.kubeconfig)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-        cwd=REPO,
-    )
-    pause = threading.Event()
-    try:
-        while proc.poll() is None and len(backend.requests) < requests:
-            pause.wait(0.002)  # the request log has no notification; this waits for a condition, not a time
-        if proc.poll() is not None:
-            return proc.returncode
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-        return None
-    finally:
-        if proc.poll() is None:  # pragma: no cover - only when the test itself fails
-            proc.kill()
-            proc.communicate(timeout=30)
 
 
 def _slow_down(backend: Backend) -> None:
@@ -82,7 +49,7 @@ def test_upgrade_killed_anywhere_then_rerun_completes(backend: Backend, tmp_path
     for point in points:
         backend.meshctl("install", "-y", "--no-wait", "-q")  # back to default before each kill
         _slow_down(backend)
-        if _kill_at(backend, UPGRADE, point) is not None:
+        if lh.kill_at(backend, UPGRADE, point) is not None:
             finished += 1
         states.add(h.inventories(backend)["meshctl-default"].state)
         backend.raw.faults.set_latency(0.0)
@@ -108,7 +75,7 @@ def test_uninstall_killed_anywhere_then_rerun_completes(backend: Backend, tmp_pa
         if not users:
             users = lh.user_objects(backend, tmp_path)
         _slow_down(backend)
-        if _kill_at(backend, ("uninstall", "--purge", "-y"), point) is not None:
+        if lh.kill_at(backend, ("uninstall", "--purge", "-y"), point) is not None:
             finished += 1
         if h.inventories(backend) and lh.present(backend, rendered) < {h.identity(d) for d in rendered}:
             partial += 1  # killed with some members deleted and the inventories still there

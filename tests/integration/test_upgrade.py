@@ -34,40 +34,6 @@ def test_upgrade_of_another_revision_names_the_installations_found(backend: Back
     assert "  installations found: meshctl-default" in result.stderr.splitlines()
 
 
-def test_upgrade_default_to_minimal_prunes_exactly_the_ingress_gateway(
-    backend: Backend, tmp_path: pathlib.Path
-) -> None:
-    backend.meshctl("install", "-y", "--no-wait")
-    users = lh.user_objects(backend, tmp_path)
-    default, minimal = h.generate(), h.generate("--set", "profile=minimal")
-    dropped = {h.identity(d) for d in default} - {h.identity(d) for d in minimal}
-    assert {kind for _, kind, _, name in dropped if "ingressgateway" in name} == {
-        "ServiceAccount", "Service", "Deployment", "HorizontalPodAutoscaler", "Role", "RoleBinding",
-    }  # fmt: skip
-    assert all("ingressgateway" in name for _, _, _, name in dropped)
-    kept_versions = h.member_versions(backend.api, minimal) if backend.api is not None else {}
-
-    result = backend.meshctl("upgrade", "-y", "--no-wait", "--set", "profile=minimal", "-o", "json")
-
-    pruned = {(o["group"], o["kind"], o["namespace"], o["name"]) for o in json.loads(result.stdout)["objects"]
-              if o["action"] == "pruned"}  # fmt: skip
-    assert pruned == dropped
-    # The plan, with every deletion, came before anything was written.
-    lines = result.stderr.splitlines()
-    plan_end = next(i for i, line in enumerate(lines) if line.startswith("Plan: "))
-    for _, kind, namespace, name in dropped:
-        assert f"  prune      {kind}/{namespace}/{name}" in lines[:plan_end]
-    assert lines.index(f"  Pruned Deployment/{lh.ISTIO}/istio-ingressgateway") > plan_end
-    assert "✔ Upgrade complete" in lines
-    # Nothing else was deleted; the minimal rendering is exactly what the cluster holds.
-    assert lh.present(backend, default) == {h.identity(d) for d in minimal}
-    lh.assert_holds_exactly(backend, minimal, tmp_path)
-    lh.assert_untouched(backend, users)
-    if backend.api is not None:  # only the values ConfigMap (profile name) changes
-        changed = {k for k, v in h.member_versions(backend.api, minimal).items() if kept_versions[k] != v}
-        assert changed == {("", "ConfigMap", lh.ISTIO, "values")}
-
-
 def test_version_skew_more_than_one_minor_is_refused_unless_skipped(backend: Backend) -> None:
     backend.meshctl("install", "-y", "--no-wait", "--set", "profile=minimal", "--set", "tag=1.28.4")
     backend.requests.clear()
