@@ -1325,7 +1325,7 @@ def _hold_configmap(api: Any) -> None:
 def _renewals_conflict(api: Any) -> None:
     # Every renewal of the lease is refused as taken over; the install (slowed down) outlasts the first renewal.
     api.faults.add_error(409, verbs="update", resources="leases")
-    api.faults.set_latency(0.03)
+    api.faults.set_latency(0.05)
 
 
 def cluster_case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:
