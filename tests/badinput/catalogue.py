@@ -119,6 +119,15 @@ def _replace_with_directory(name: str) -> Step:
     return step
 
 
+def _symlink(target: str, name: str) -> Step:
+    """Setup: a symbolic link ``name`` to ``target``."""
+
+    def step(ctx: Context) -> None:
+        (ctx.tmp / name).symlink_to(target)
+
+    return step
+
+
 def installed(*extra: str) -> Step:
     """Setup: install Istio (default profile plus ``extra`` arguments) on the test API server."""
 
@@ -1734,9 +1743,334 @@ _MORE: dict[str, Case] = {
     ),
 }
 
+
+def set_case(arg: str, expect: str, *, exit: int = EXIT_INPUT) -> Case:
+    """``manifest generate --set ARG`` failing with ``expect`` after ``error: --set: ``."""
+    return case("manifest", "generate", "--set", arg, exit=exit, expect=r"^error: --set: " + expect)
+
+
+def overlay_case(path: str, expect: str) -> Case:
+    """``--strict manifest generate`` with an overlay patch of Deployment istiod at ``path`` that selects nothing."""
+    return case(
+        "--strict",
+        "manifest",
+        "generate",
+        "-f",
+        "iop.yaml",
+        files=overlay(f'{{path: "{path}", value: x}}'),
+        exit=EXIT_INPUT,
+        expect=r"^error: components.pilot.k8s.overlays\[0\].patches\[0\] has no effect: " + expect,
+    )
+
+
+def _no_space(*args: object, **kwargs: object) -> None:
+    raise OSError(28, "No space left on device")
+
+
+def _deployment_exceeds_its_deadline(ctx: Context) -> None:
+    """Setup: the Deployment controller is off, and as soon as install creates Deployment istiod its status says
+    ``ProgressDeadlineExceeded`` (what the controller reports for a rollout that stopped progressing), with no pods."""
+    import threading
+
+    api = ctx.api
+    api.controllers.disable("Deployment")
+
+    def exceed() -> None:
+        obj = api.objects.wait_for("deployments", "istiod", "istio-system", timeout=60)
+        if obj is None:
+            return
+        obj["status"] = {
+            "observedGeneration": obj["metadata"].get("generation", 1),
+            "conditions": [
+                {
+                    "type": "Progressing",
+                    "status": "False",
+                    "reason": "ProgressDeadlineExceeded",
+                    "message": 'ReplicaSet "istiod-1" has timed out progressing.',
+                }
+            ],
+        }
+        api.objects.put(obj)
+
+    thread = threading.Thread(target=exceed, daemon=True)
+    thread.start()
+    ctx.cleanups.append(lambda: thread.join(timeout=60))
+
+
+_HELPERS: dict[str, Case] = {
+    # --- messages written through the path grammar's helpers (--set, --config-path, overlay paths) ------------------
+    "meshctl/config/layering.py::_check_known::error#1": set_case("a=b", r"unknown field 'a' at the top level$"),
+    "meshctl/config/paths.py::_Scanner.scan::fail#2": set_case("a..b=1", r"empty key after '.'$"),
+    "meshctl/config/paths.py::_Scanner.scan::fail#3": set_case(
+        "a[0]b=1", r"unexpected 'b'; expected '.', '\[' or the end of the path$"
+    ),
+    "meshctl/config/paths.py::_Scanner.plain_key::fail#1": set_case("a]b=1", r"unmatched '\]'$"),
+    "meshctl/config/paths.py::_Scanner.plain_key::fail#2": set_case(".a=1", r"empty key$"),
+    "meshctl/config/paths.py::_Scanner.quoted_key::fail#1": set_case('"abc=1', r"unterminated quoted key$"),
+    "meshctl/config/paths.py::_Scanner.bracket::fail#1": set_case("a[=1", r"unterminated '\['$"),
+    "meshctl/config/paths.py::_Scanner.bracket::fail#2": set_case("a[]=1", r"empty selector '\[\]'$"),
+    "meshctl/config/paths.py::_Scanner.bracket::fail#3": set_case(
+        "a[99999999]=1", r"index \[99999999\] is out of range \(at most 100000\)$"
+    ),
+    "meshctl/config/paths.py::_Scanner.match::fail#1": set_case("a[-1]=1", r"invalid index \[-1\]$"),
+    "meshctl/config/paths.py::_Scanner.match::fail#2": set_case(
+        "a[x]=1", r"value selector \[x\] is allowed only in overlay paths$"
+    ),
+    "meshctl/config/paths.py::parse_assignment::_source_error#1": set_case("values.x", r"missing '=' in 'values.x'$"),
+    "meshctl/config/paths.py::parse_assignment::_source_error#2": set_case("=1", r"empty path before '='$"),
+    "meshctl/config/paths.py::parse_assignment::_source_error#3": set_case("spec=1", r"cannot replace the whole spec$"),
+    "meshctl/config/paths.py::infer_scalar::int_range_error#1": case(
+        "manifest",
+        "generate",
+        "--set",
+        "values.free=99999999999999999999",
+        exit=EXIT_INPUT,
+        expect=r"^error: --set: integer 99999999999999999999 is out of range \(64-bit signed",
+    ),
+    "meshctl/config/paths.py::type_value::int_range_error#1": case(
+        "manifest",
+        "generate",
+        "--set",
+        "values.pilot.replicaCount=-99999999999999999999",
+        exit=EXIT_INPUT,
+        expect=r"^error: --set values.pilot.replicaCount: integer -99999999999999999999 is out of range",
+    ),
+    "meshctl/config/paths.py::type_value::error#1": set_case(
+        "components.pilot=1", r"components.pilot is a map; a single value cannot be set there$"
+    ),
+    "meshctl/config/paths.py::type_value::error#2": set_case(
+        "components.pilot.enabled=maybe", r"components.pilot.enabled expects a boolean \(true or false\), got 'maybe'$"
+    ),
+    "meshctl/config/paths.py::_select_error::error#1": set_case(
+        "components.ingressGateways[name:nope].enabled=true",
+        r"no element of components.ingressGateways has name=nope$",
+    ),
+    "meshctl/config/paths.py::_select_error::error#2": overlay_case(
+        "spec.template.spec.containers[0].args[nope]",
+        r"no element of spec.template.spec.containers\[0\].args equals 'nope' in Deployment istiod$",
+    ),
+    "meshctl/config/paths.py::_index_error::error#1": set_case(
+        "components.ingressGateways[7].enabled=true",
+        r"index 7 is out of range: components.ingressGateways has 1 element$",
+    ),
+    "meshctl/config/paths.py::_container_error::error#1": set_case(
+        "components.ingressGateways.name=x", r"components.ingressGateways is a list of 1, not a map$"
+    ),
+    "meshctl/config/paths.py::_new_child::error#1": set_case(
+        "values.x[name:a].b=1", r"values.x does not exist, so nothing can be selected in it$"
+    ),
+    "meshctl/config/paths.py::_missing_key::error#1": case(
+        "profile",
+        "dump",
+        "-p",
+        "components.bogus",
+        exit=EXIT_INPUT,
+        expect=r"^error: --config-path: no key 'bogus' in components$",
+    ),
+    # --- standard input too large ------------------------------------------------------------------------------------
+    "meshctl/config/loading.py::_read_stdin::_size_error#1": case(
+        "manifest",
+        "generate",
+        "-f",
+        "-",
+        stdin="#" + "x" * (4 * 1024 * 1024) + "\n",
+        subprocess=True,
+        exit=EXIT_INPUT,
+        expect=r"^error: <stdin>: input too large \(4.0 MiB; the limit is 4 MiB\)$",
+    ),
+    "meshctl/config/loading.py::_read_stdin::_size_error#2": case(
+        "manifest",
+        "generate",
+        "-f",
+        "-",
+        stdin="#" + "x" * (4 * 1024 * 1024) + "\n",
+        exit=EXIT_INPUT,
+        expect=r"^error: <stdin>: input too large \(4.0 MiB; the limit is 4 MiB\)$",
+    ),
+    # --- manifest generate -o FILE / DIR ----------------------------------------------------------------------------
+    "meshctl/render/output.py::write_file::_refuse#1": case(
+        "manifest",
+        "generate",
+        "-o",
+        "null.yaml",
+        setup=(_symlink("/dev/null", "null.yaml"),),
+        exit=EXIT_INPUT,
+        expect=r"^error: refusing to overwrite null.yaml: it is not a regular file$",
+    ),
+    "meshctl/render/output.py::write_file::_refuse#2": case(
+        "manifest",
+        "generate",
+        "-o",
+        "mine.yaml",
+        files={"mine.yaml": "kind: Mine\n"},
+        exit=EXIT_INPUT,
+        expect=r"^error: refusing to overwrite mine.yaml: it exists and was not written by meshctl$",
+    ),
+    "meshctl/render/output.py::write_file::_os_error#1": case(
+        "manifest",
+        "generate",
+        "-o",
+        "/proc/self/out.yaml",
+        exit=EXIT_IO,
+        expect=r"^error: cannot write /proc/self/out.yaml: No such file or directory$",
+    ),
+    "meshctl/render/output.py::_check_directory::_refuse#1": case(
+        "manifest",
+        "generate",
+        "-o",
+        "out",
+        files={"out/sub/x": "x"},
+        exit=EXIT_INPUT,
+        expect=r"^error: refusing to overwrite .*out: it holds a directory meshctl did not create \(sub\)$",
+    ),
+    "meshctl/render/output.py::_check_directory::_refuse#2": case(
+        "manifest",
+        "generate",
+        "-o",
+        "out",
+        files={"out/notes.txt": "mine"},
+        exit=EXIT_INPUT,
+        expect=r"^error: refusing to overwrite .*out: it holds notes.txt, which meshctl did not write$",
+    ),
+    "meshctl/render/output.py::write_directory::_refuse#1": case(
+        "manifest",
+        "generate",
+        "-o",
+        "plain",
+        files={"plain": "x"},
+        exit=EXIT_INPUT,
+        expect=r"^error: refusing to overwrite .*plain: it is not a directory$",
+    ),
+    "meshctl/render/output.py::write_directory::_os_error#1": case(
+        "manifest",
+        "generate",
+        "-o",
+        "{tmp}/file/out",
+        files={"file": "x"},
+        exit=EXIT_IO,
+        expect=r"^error: cannot write to .*/file/out: Not a directory$",
+    ),
+    "meshctl/render/output.py::write_directory::_os_error#2": case(
+        "manifest",
+        "generate",
+        "-o",
+        "{tmp}/out",
+        exit=EXIT_IO,
+        setup=(fault("meshctl.render.output", "_write_new", lambda: OSError(28, "No space left on device")),),
+        expect=r"^error: cannot write to .*/out: No space left on device$",
+    ),
+    # --- Go templates: the lexer, the parser and the evaluator -------------------------------------------------------
+    "meshctl/gotemplate.py::_split::_error#1": template_case("{{/* never closed", r"unclosed comment$"),
+    "meshctl/gotemplate.py::_split::_error#2": template_case(
+        "{{/* x */ }}", r"a comment must end right before the delimiter$"
+    ),
+    "meshctl/gotemplate.py::_find_close::_error#1": template_case('{{ "ab\nc" }}', r"unterminated quoted string$"),
+    "meshctl/gotemplate.py::_find_close::_error#2": template_case('{{ "abc }}', r"unterminated quoted string$"),
+    "meshctl/gotemplate.py::_find_close::_error#3": template_case("{{ `abc }}", r"unterminated raw string$"),
+    "meshctl/gotemplate.py::_find_close::_error#4": template_case(
+        "{{ x {{ }}", r"unclosed action \(a new '\{\{' starts before '\}\}'\)$"
+    ),
+    "meshctl/gotemplate.py::_find_close::_error#5": template_case("{{ .Values", r"unclosed action$"),
+    "meshctl/gotemplate.py::_unquote::_error#1": template_case('{{ "\\q" }}', r'invalid escape in string "\\q"$'),
+    "meshctl/gotemplate.py::_tokenize::_error#1": template_case("{{ @ }}", r"unexpected '@' in action \{\{ @ \}\}$"),
+    "meshctl/gotemplate.py::_ActionParser.take::error#1": template_case("{{ (1 }}", r"unexpected end of action$"),
+    "meshctl/gotemplate.py::_ActionParser.pipeline::error#1": template_case(
+        "{{ range $a, 1 := .Values }}{{ end }}", r"range declares '\$index, \$element :='$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.pipeline::error#2": template_case(
+        "{{ if $x := 1 }}{{ end }}", r"a variable cannot be declared here$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.pipeline::error#3": template_case(
+        "{{ range $a, $b = .Values }}{{ end }}", r"only one variable can be assigned$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.pipeline::error#4": template_case(
+        "{{ $nope = 1 }}", r"undefined variable \$nope$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.pipeline::error#5": template_case(
+        "{{ 1 | 2 }}", r"only a function can receive a piped value$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.command::error#1": template_case(
+        "{{ if }}{{ end }}", r"missing value in pipeline$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.command::error#2": template_case(
+        "{{ 1 2 }}", r"only a function can take arguments$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.operand::error#1": template_case(
+        '{{ "a".b }}', r"field access on '\"a\"' is outside the subset$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.operand::error#2": template_case(
+        "{{ $nope }}", r"undefined variable \$nope$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.operand::error#4": template_case(
+        "{{ (1).x }}", r"field access on a parenthesized pipeline is outside the subset$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.operand::error#5": template_case(
+        "{{ index nil 1 }}", r"unexpected keyword 'nil'$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.operand::error#6": template_case(
+        "{{ printf }}", r"function 'printf' is not in the documented subset$"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.operand::error#7": template_case("{{ 1 := 2 }}", r"unexpected ':='$"),
+    "meshctl/gotemplate.py::parse::_error#1": template_case("{{ }}", r"empty action$"),
+    "meshctl/gotemplate.py::parse::_error#2": template_case(
+        '{{ define "x" }}', r"\{\{define\}\} is not in the documented subset$"
+    ),
+    "meshctl/gotemplate.py::parse::_error#3": template_case(
+        "{{ else }}", r"\{\{else\}\} without a matching \{\{if\}\} or \{\{with\}\}$"
+    ),
+    "meshctl/gotemplate.py::parse::_error#4": template_case(
+        "{{ with 1 }}{{ else if 2 }}{{ end }}", r"\{\{else if\}\} is only allowed in an \{\{if\}\}$"
+    ),
+    "meshctl/gotemplate.py::parse::_error#5": template_case(
+        "{{ if 1 }}{{ else foo }}{{ end }}", r"unexpected 'foo' after else$"
+    ),
+    "meshctl/gotemplate.py::parse::_error#6": template_case(
+        "{{ end }}", r"\{\{end\}\} without a matching \{\{if\}\}, \{\{range\}\} or \{\{with\}\}$"
+    ),
+    "meshctl/gotemplate.py::parse::_error#7": template_case("{{ 1 ) }}", r"unexpected '\)'$"),
+    "meshctl/gotemplate.py::parse::_error#8": template_case("{{ if 1 }}", r"\{\{if\}\} has no \{\{end\}\}$"),
+    "meshctl/gotemplate.py::parse::error#1": template_case("{{ if 1 }}{{ end x }}", r"unexpected text after end$"),
+    "meshctl/gotemplate.py::_Evaluator.field::error#1": inject_case(
+        DEPLOYMENT,
+        r"^error: template sidecar:1:\d+: nil pointer evaluating interface \{\}.x$",
+        setup=(
+            injector(templates={"sidecar": "{{ .Values.nothing.x }}"}),
+            write("inj/values.json", '{"nothing": null}'),
+        ),
+    ),
+    "meshctl/gotemplate.py::_Evaluator.field::error#2": template_case(
+        "{{ .ObjectMeta.Nope }}", r"can't evaluate field Nope in type v1.ObjectMeta$"
+    ),
+    "meshctl/gotemplate.py::_Evaluator.field::error#3": template_case(
+        "{{ $v := 1 }}{{ $v.x }}", r"can't evaluate field x in type int$"
+    ),
+    "meshctl/gotemplate.py::_Evaluator.call::error#1": template_case(
+        "{{ and }}", r"wrong number of args for and: want at least 1 got 0$"
+    ),
+    "meshctl/gotemplate.py::_Evaluator.call::error#2": template_case(
+        "{{ index .Values 3 }}", r"error calling index: expected string, got int$"
+    ),
+    "meshctl/gotemplate.py::_Evaluator.call::error#3": template_case(
+        '{{ annotation 3 "x" }}', r"wrong number of args for annotation: "
+    ),
+    "meshctl/kube/wait.py::wait_ready::_failure#1": cluster_case(
+        "install",
+        "-y",
+        *MINIMAL,
+        "--readiness-timeout",
+        "60s",
+        setup=(_deployment_exceeds_its_deadline,),
+        exit=EXIT_TIMEOUT,
+        expect=r"^error: Deployment/istio-system/istiod is not ready: ProgressDeadlineExceeded",
+    ),
+    "meshctl/gotemplate.py::_Evaluator.range::error#1": template_case(
+        "{{ range true }}{{ end }}", r"range can't iterate over a bool$"
+    ),
+}
+
 #: Every catalogued site, by id.
 CATALOGUE: dict[str, Case] = {}
-for _group in (_CONFIG, _INJECT, _TEMPLATES, _RENDER, _CLUSTER, _MORE):
+for _group in (_CONFIG, _INJECT, _TEMPLATES, _RENDER, _CLUSTER, _MORE, _HELPERS):
     assert not set(_group) & set(CATALOGUE), set(_group) & set(CATALOGUE)
     CATALOGUE.update(_group)
 
@@ -1827,6 +2161,33 @@ UNREACHABLE: dict[str, str] = {
     ),
     "meshctl/ops/inject.py::load_settings::UsageError#1": (
         "kube-inject --from-cluster always passes a ConfigMap reader (the CLI opens the connection first)"
+    ),
+    "meshctl/config/paths.py::_Scanner.scan::fail#1": (
+        "the scanner's last branch: every character is consumed by a branch above it (marked 'pragma: no cover')"
+    ),
+    "meshctl/config/paths.py::set_value::error#1": (
+        "parse_assignment refuses an empty path ('empty path before =') before set_value sees it"
+    ),
+    "meshctl/config/paths.py::delete_value::error#1": (
+        "overlay patches are the only deleters and apply_overlays refuses a blank path first ('needs a path')"
+    ),
+    "meshctl/config/paths.py::parse_path::_source_error#1": (
+        "its one OVERLAY-mode caller, k8s.apply_overlays, refuses a blank path first ('needs a path')"
+    ),
+    "meshctl/gotemplate.py::_ActionParser.operand::error#3": (
+        "after a parenthesized pipeline the next token is ')' or the end of the action, which take() reports first "
+        "('unexpected end of action')"
+    ),
+    "meshctl/gotemplate.py::_Evaluator.lookup::error#1": (
+        "the parser checks every variable against its scopes first ('undefined variable' of _ActionParser.operand); "
+        "the evaluator's check is a second line no template reaches"
+    ),
+    "meshctl/gotemplate.py::_Evaluator.set_variable::error#1": (
+        "the parser checks every assigned variable first ('undefined variable' of _ActionParser.pipeline)"
+    ),
+    "meshctl/kube/client.py::_StreamWatch._event::from_status#1": (
+        "the test API server's only watch ERROR event is 410 Expired, which every watcher turns into a relist; "
+        "other codes come only from a real server in trouble"
     ),
     "meshctl/render/components.py::row_of::RenderError#1": (
         "layering.enabled_components yields only keys of the component table (istiodRemote, which has no row, is "

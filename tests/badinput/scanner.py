@@ -1,10 +1,17 @@
 """Find every place meshctl raises an error the user can see, each with an id stable under unrelated line moves.
 
-A site is a construction (a call) of :class:`meshctl.errors.MeshctlError` or of any class of ``meshctl/`` derived from
-it (``errors.PathError(...)``, ``kerrors.ConfigError(...)``, ``TemplateError(...)``), and every string literal of
-``meshctl/cli/`` that starts an ``error:`` line by itself (usage errors, interruption, internal errors). Its id is
-``<module path>::<enclosing qualname>::<class>#<ordinal>``: the ordinal counts the constructions of that class inside
-that function in source order, so moving code around elsewhere does not change ids.
+A site is
+- a construction (a call) of :class:`meshctl.errors.MeshctlError` or of any class of ``meshctl/`` derived from it
+  (``errors.PathError(...)``, ``kerrors.ConfigError(...)``, ``TemplateError(...)``);
+- a raised or returned call of an error helper - a function of ``meshctl/`` annotated to return one of those classes
+  (``raise self.fail("unterminated '['", ...)``, ``return path.error(f"no key ...")``) - that writes the message
+  there, as a string literal or f-string: the helper's own construction is one site, each message written through it
+  is one more (a helper that only passes a message on, ``_container_error(path, i, node)``, is not);
+- every string literal of ``meshctl/cli/`` that starts an ``error:`` line by itself (usage errors, interruption,
+  internal errors).
+
+Its id is ``<module path>::<enclosing qualname>::<class or helper>#<ordinal>``: the ordinal counts the sites of that
+class (or helper) inside that function in source order, so moving code around elsewhere does not change ids.
 """
 
 from __future__ import annotations
@@ -56,6 +63,23 @@ def error_classes(trees: dict[str, ast.Module]) -> set[str]:
     return found
 
 
+def error_helpers(trees: dict[str, ast.Module], classes: set[str]) -> set[str]:
+    """Names of the package's functions annotated to return an error class (``-> errors.PathError``)."""
+    found: set[str] = set()
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.returns is None:
+                continue
+            if ast.unparse(node.returns).split(".")[-1] in classes:
+                found.add(node.name)
+    return found
+
+
+def _writes_message(call: ast.Call) -> bool:
+    args = [*call.args, *(k.value for k in call.keywords)]
+    return any(isinstance(a, ast.JoinedStr) or (isinstance(a, ast.Constant) and isinstance(a.value, str)) for a in args)
+
+
 def _starts_error_line(node: ast.expr) -> bool:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value.startswith("error: ")
@@ -86,9 +110,10 @@ def _meshctl_names(tree: ast.Module) -> tuple[set[str], set[str]]:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, module: str, classes: set[str], text_sites: bool, tree: ast.Module) -> None:
+    def __init__(self, module: str, classes: set[str], text_sites: bool, tree: ast.Module, helpers: set[str]) -> None:
         self.module = module
         self.classes = classes
+        self.helpers = helpers
         self.modules, self.names = _meshctl_names(tree)
         self.text_sites = text_sites
         self.scope: list[str] = []
@@ -121,6 +146,20 @@ class _Visitor(ast.NodeVisitor):
             self._add(func.id, node.lineno)
         self.generic_visit(node)
 
+    def _helper_call(self, value: ast.expr | None) -> None:
+        if isinstance(value, ast.Call) and _writes_message(value):
+            name = _name(value.func)
+            if name in self.helpers:
+                self._add(name, value.lineno)
+
+    def visit_Raise(self, node: ast.Raise) -> None:
+        self._helper_call(node.exc)
+        self.generic_visit(node)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        self._helper_call(node.value)
+        self.generic_visit(node)
+
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
         if self.text_sites and _starts_error_line(node):
             self._add(TEXT_SITE, node.lineno)
@@ -138,9 +177,10 @@ def scan(package: pathlib.Path = PACKAGE) -> dict[str, Site]:
         for path in sorted(package.rglob("*.py"))
     }
     classes = error_classes(trees)
+    helpers = error_helpers(trees, classes)
     sites: dict[str, Site] = {}
     for module, tree in trees.items():
-        visitor = _Visitor(module, classes, module.startswith("meshctl/cli/"), tree)
+        visitor = _Visitor(module, classes, module.startswith("meshctl/cli/"), tree, helpers)
         visitor.visit(tree)
         for site in visitor.sites:
             sites[site.id] = site
