@@ -6,6 +6,7 @@ venv; or directly from the repository root in an environment with mutmut and the
     python -m tests.mutation.run --sample 100 --seed 1      # a seeded random sample per package
     python -m tests.mutation.run --full                     # every mutant (hours: for CI machines with time)
     python -m tests.mutation.run --report                   # the table of the last run, without running anything
+    python -m tests.mutation.run --rerun-survivors          # the last run's survivors again (after adding tests)
 
 Steps: mutmut copies the tree to ``mutants/`` and writes every mutant into it (``[tool.mutmut]`` in pyproject.toml
 says which files and which tests); this driver lists the mutants per package, draws the sample with
@@ -27,6 +28,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -38,6 +40,8 @@ from typing import Any
 PACKAGES = ("meshctl.config", "meshctl.render", "meshctl.kube", "meshctl.ops")
 MUTANTS = Path("mutants")
 RESULTS = Path("mutation-results.json")
+#: Survivors judged equivalent (they cannot change behaviour), with the reasons.
+EQUIVALENT = Path(__file__).with_name("equivalent.md")
 
 #: mutmut's statuses (``mutmut.stats.status_by_exit_code``) grouped as this report counts them.
 DETECTED = ("killed", "timeout", "caught by type check", "segfault")
@@ -102,6 +106,13 @@ def exit_codes() -> dict[str, int | None]:
     return codes
 
 
+def equivalent_mutants() -> set[str]:
+    """The mutant names listed in equivalent.md."""
+    if not EQUIVALENT.is_file():
+        return set()
+    return set(re.findall(r"meshctl\.[\w.ǁ]+__mutmut_\d+", EQUIVALENT.read_text(encoding="utf-8")))
+
+
 def draw(names: Iterable[str], per_package: int, seed: int) -> dict[str, list[str]]:
     """A seeded random sample of ``per_package`` mutants of each package (all of them if there are fewer)."""
     by_package: dict[str, list[str]] = {package: [] for package in PACKAGES}
@@ -130,6 +141,9 @@ def summarise(
         detected = sum(counts[s] for s in DETECTED)
         undetected = sum(counts[s] for s in UNDETECTED)
         low, high = wilson(detected, detected + undetected)
+        equivalent = [n for n in sampled[package] if status(codes.get(n)) in UNDETECTED and n in equivalent_mutants()]
+        real = detected + undetected - len(equivalent)
+        low_eq, high_eq = wilson(detected, real)
         rows[package] = {
             "generated": len(generated[package]),
             "sampled": len(sampled[package]),
@@ -140,6 +154,9 @@ def summarise(
             "not_run": sum(counts[s] for s in NOT_RUN),
             "kill_rate": detected / (detected + undetected) if detected + undetected else None,
             "ci95": [low, high],
+            "equivalent": len(equivalent),
+            "kill_rate_without_equivalent": detected / real if real else None,
+            "ci95_without_equivalent": [low_eq, high_eq],
             "survivors": sorted(name for name in sampled[package] if status(codes.get(name)) in UNDETECTED),
         }
     return rows
@@ -147,15 +164,21 @@ def summarise(
 
 def table(rows: dict[str, Any]) -> str:
     lines = [
-        "| package | generated | sampled | killed | survived | no tests | timeout | not run | kill rate | 95 % CI |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| package | generated | sampled | killed | survived | no tests | timeout | not run | kill rate | 95 % CI "
+        "| equivalent | kill rate without them | 95 % CI |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |",
     ]
     for package, row in rows.items():
         rate = "–" if row["kill_rate"] is None else f"{100 * row['kill_rate']:.1f} %"
         low, high = row["ci95"]
+        rate_eq = (
+            "–" if row["kill_rate_without_equivalent"] is None else f"{100 * row['kill_rate_without_equivalent']:.1f} %"
+        )
+        low_eq, high_eq = row["ci95_without_equivalent"]
         lines.append(
             f"| {package} | {row['generated']} | {row['sampled']} | {row['killed']} | {row['survived']} | "
-            f"{row['no_tests']} | {row['timeout']} | {row['not_run']} | {rate} | {100 * low:.1f}–{100 * high:.1f} % |"
+            f"{row['no_tests']} | {row['timeout']} | {row['not_run']} | {rate} | {100 * low:.1f}–{100 * high:.1f} % "
+            f"| {row['equivalent']} | {rate_eq} | {100 * low_eq:.1f}–{100 * high_eq:.1f} % |"
         )
     return "\n".join(lines)
 
@@ -175,6 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument("--sample", type=int, default=100, metavar="N", help="mutants per package (default 100)")
     mode.add_argument("--full", action="store_true", help="run every mutant of the four packages")
     mode.add_argument("--report", action="store_true", help="only summarise the last run (--out)")
+    mode.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="run the survivors of the last run (--out) again, and summarise its sample anew",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the sample (default 1)")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
@@ -183,20 +211,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not Path("pyproject.toml").is_file() or not Path("meshctl").is_dir():
         parser.error("run from the repository root")
 
-    if args.report:
+    if args.report:  # recomputed from mutants/ (statuses may have changed since) and equivalent.md
         results = json.loads(args.out.read_text(encoding="utf-8"))
+        codes = exit_codes()
+        sampled = {p: sorted(n for n in results["statuses"] if package_of(n) == p) for p in PACKAGES}
+        results["packages"] = summarise(draw(codes, sys.maxsize, 0), sampled, codes)
+        results["statuses"] = {name: status(codes.get(name)) for names in sampled.values() for name in names}
+        args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         print(table(results["packages"]))
         return 0
 
     started = time.monotonic()
+    previous: dict[str, Any] = {}
+    if args.rerun_survivors:
+        previous = json.loads(args.out.read_text(encoding="utf-8"))
     generate(args.max_children)
     codes = exit_codes()
-    generated = draw(codes, len(codes), 0) if args.full else draw(codes, sys.maxsize, 0)
-    sampled = generated if args.full else draw(codes, args.sample, args.seed)
+    generated = draw(codes, sys.maxsize, 0)
+    if args.full:
+        sampled = generated
+    elif previous:
+        sampled = {package: sorted(n for n in previous["statuses"] if package_of(n) == package) for package in PACKAGES}
+    else:
+        sampled = draw(codes, args.sample, args.seed)
     names = [name for package in PACKAGES for name in sampled[package]]
-    print(f"mutation: {len(codes)} mutants generated, running {len(names)}", flush=True)
+    equivalent = equivalent_mutants()
+    if previous:
+        survivors = [name for row in previous["packages"].values() for name in row["survivors"]]
+        to_run = [name for name in survivors if name not in equivalent]
+    else:
+        to_run = names
+    print(f"mutation: {len(codes)} mutants generated, running {len(to_run)}", flush=True)
     run_args = ["run", "--max-children", str(args.max_children)]
-    result = _mutmut(*run_args) if args.full else _mutmut(*run_args, *names)
+    result = _mutmut(*run_args) if args.full else _mutmut(*run_args, *to_run)
     elapsed = time.monotonic() - started
     codes = exit_codes()
     rows = summarise(generated, sampled, codes)
@@ -204,8 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = {
         "tool": "mutmut",
         "mode": "full" if args.full else "sample",
-        "sample_per_package": None if args.full else args.sample,
-        "seed": None if args.full else args.seed,
+        "sample_per_package": previous.get("sample_per_package") if previous else None if args.full else args.sample,
+        "seed": previous.get("seed") if previous else None if args.full else args.seed,
+        "previous_seconds": previous.get("seconds") if previous else None,
         "mutmut_exit_code": result.returncode,
         "seconds": round(elapsed),
         "packages": rows,

@@ -1,0 +1,122 @@
+"""Tests for gaps a mutation run found (``nox -s mutate``): each names the mutant it kills.
+
+Mutant names are mutmut's (``meshctl.<package>.<module>.x_<function>__mutmut_<n>``, seed 1, 100 per package);
+``tests/mutation/equivalent.md`` lists the survivors that cannot change behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from meshctl import errors, objects
+from meshctl.config import loading, paths
+from meshctl.kube import client as kclient
+from meshctl.kube import errors as kerrors
+from meshctl.kube import inventory, wait
+from tests.apiserver.server import ApiServer
+from tests.unit.kube_fixtures import kube, own_cache
+
+__all__ = ["kube", "own_cache"]  # fixtures
+
+
+def test_depth_error_carries_its_hint() -> None:
+    # kills meshctl.config.loading.x__depth_error__mutmut_6 (hint dropped)
+    with pytest.raises(errors.InputLimitError) as caught:
+        loading.load_documents("[" * 101 + "1" + "]" * 101, "f")
+    assert caught.value.hint == "an IstioOperator file is shallow"
+
+
+def test_missing_top_level_key_lists_the_keys_there() -> None:
+    # kills meshctl.config.paths.x__missing_key__mutmut_21 (", " join), _29 ("at the top level"),
+    # and xǁPathǁprefix__mutmut_4 ("<root>")
+    path = paths.parse_path("zzzzzzzz", paths.Mode.CONFIG_PATH)
+    with pytest.raises(errors.PathNotFound) as caught:
+        paths.get_value({"alpha": 1, "beta": 2, "a.b": 3}, path)
+    assert "no key 'zzzzzzzz' at the top level" in str(caught.value)
+    assert caught.value.hint == r"keys in <root>: alpha, beta, a\.b"
+
+
+def _conflict(causes: list[Any], message: str = "conflict") -> kerrors.ApiError:
+    body = {"kind": "Status", "code": 409, "reason": "Conflict", "message": message, "details": {"causes": causes}}
+    return kerrors.from_status(409, json.dumps(body).encode())
+
+
+def test_only_field_manager_conflict_causes_make_a_field_conflict() -> None:
+    # kills meshctl.kube.errors.x__has_field_conflicts__mutmut_8 (`and` -> `or`)
+    assert type(_conflict([{"type": "FieldValueInvalid", "field": ".x"}])) is kerrors.Conflict
+    assert type(_conflict([])) is kerrors.Conflict
+    assert type(_conflict([{"type": "FieldManagerConflict", "field": ".x", "message": "m"}])) is kerrors.FieldConflict
+
+
+class _NoSecrets:
+    def resource_for(self, api_version: str, kind: str) -> None:
+        return None
+
+    def list(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("listed without a resource")
+
+
+def test_inventory_needs_the_secrets_resource() -> None:
+    # kills meshctl.kube.inventory.x__secrets__mutmut_12 (message replaced by None)
+    with pytest.raises(kerrors.KubeError, match=r"^the cluster does not serve v1 Secrets$"):
+        inventory.read_all(_NoSecrets(), "istio-system")  # type: ignore[arg-type]
+
+
+# --- kube.wait ---------------------------------------------------------------------------------------------------
+
+
+def _deployment(name: str) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "default", "labels": {"x": "y"}},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "img:1"}]}},
+        },
+    }
+
+
+def _target(kube: kclient.RestClient, obj: dict[str, Any]) -> wait.Target:
+    ref = objects.ObjectRef.from_object(obj)
+    res = kube.resource_for(ref.api_version, ref.kind)
+    assert res is not None
+    return wait.Target(ref, res)
+
+
+def test_wait_deleted_follows_only_objects_that_match_the_selector(
+    apiserver: ApiServer, kube: kclient.RestClient
+) -> None:
+    # kills meshctl.kube.wait.x_wait_deleted__mutmut_33 (the selector not passed to the watch)
+    obj = _deployment("relabelled")
+    apiserver.objects.create(obj)
+    gone: list[objects.ObjectRef] = []
+    wait.wait_deleted(kube, [_target(kube, obj)], timeout=2, label_selector="x=other", on_gone=gone.append)
+    assert [ref.name for ref in gone] == ["relabelled"]
+    with pytest.raises(errors.ReadinessTimeout, match="1 object is still there"):
+        wait.wait_deleted(kube, [_target(kube, obj)], timeout=0.2, label_selector="x=y")
+
+
+class _RecordingQueue:
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+        self.timeouts: list[float] = []
+
+    def get(self, timeout: float) -> Any:
+        self.timeouts.append(timeout)
+        return self.items.pop(0)
+
+
+def test_watchers_next_waits_up_to_the_timeout_across_sync_markers() -> None:
+    # kills meshctl.kube.wait.xǁ_Watchersǁnext__mutmut_2 (deadline = now - timeout)
+    watchers = wait._Watchers()
+    change = object()
+    recording = _RecordingQueue([wait.Synced(None), change])  # type: ignore[arg-type]
+    watchers.queue = recording  # type: ignore[assignment]
+    assert watchers.next(30.0) is change
+    assert len(recording.timeouts) == 2
+    assert all(25.0 < t <= 30.0 for t in recording.timeouts), recording.timeouts
