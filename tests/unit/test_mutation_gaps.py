@@ -7,6 +7,7 @@ Mutant names are mutmut's (``meshctl.<package>.<module>.x_<function>__mutmut_<n>
 from __future__ import annotations
 
 import json
+import types
 from typing import Any
 
 import pytest
@@ -16,6 +17,9 @@ from meshctl.config import loading, paths
 from meshctl.kube import client as kclient
 from meshctl.kube import errors as kerrors
 from meshctl.kube import inventory, wait
+from meshctl.ops import install as ops_install
+from meshctl.ops import uninstall as ops_uninstall
+from meshctl.ops import version as ops_version
 from tests.apiserver.server import ApiServer
 from tests.unit.kube_fixtures import kube, own_cache
 
@@ -120,3 +124,106 @@ def test_watchers_next_waits_up_to_the_timeout_across_sync_markers() -> None:
     assert watchers.next(30.0) is change
     assert len(recording.timeouts) == 2
     assert all(25.0 < t <= 30.0 for t in recording.timeouts), recording.timeouts
+
+
+# --- kube.client ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("verb", ["patch", "update", "delete"])
+def test_forbidden_writes_name_the_verb_and_the_resource(
+    apiserver: ApiServer, kube: kclient.RestClient, verb: str
+) -> None:
+    # kills meshctl.kube.client.xǁRestClientǁapply__mutmut_33 (res not passed: the hint names the object instead)
+    # and xǁRestClientǁreplace__mutmut_31 (verb "update" misspelt)
+    cm_res = kube.resource_for("v1", "ConfigMap")
+    assert cm_res is not None
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default"}, "data": {}}
+    kube.create(cm_res, obj)
+    apiserver.add_user("ci")
+    apiserver.faults.forbid("ci", verbs=[verb], resources=["configmaps"])
+    client = kclient.connect(kubeconfig=str(apiserver.write_kubeconfig(apiserver.workdir / "ci", user="ci")))
+    res = client.resource_for("v1", "ConfigMap")
+    assert res is not None
+    calls = {
+        "patch": lambda: client.apply(res, obj),
+        "update": lambda: client.replace(res, {**obj, "data": {"a": "b"}}),
+        "delete": lambda: client.delete(res, "x", "default"),
+    }
+    with pytest.raises(kerrors.Forbidden) as caught:
+        calls[verb]()
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith(f'user "ci" may not {verb} configmaps'), caught.value.hint
+
+
+# --- ops -----------------------------------------------------------------------------------------------------------
+
+
+def test_control_plane_version_falls_back_to_the_pods_version_label(
+    apiserver: ApiServer, kube: kclient.RestClient
+) -> None:
+    # kills meshctl.ops.version.x_remote_versions__mutmut_49 (the pod not passed to pod_version)
+    from tests.unit.ops.test_version import pod, seed
+
+    untagged = pod(
+        "istio-system",
+        image="registry.local/pilot",
+        container="discovery",
+        labels={"app": "istiod", ops_version.VERSION_LABELS[0]: "1.29.9"},
+    )
+    seed(apiserver, untagged)
+    found = ops_version.remote_versions(kube)
+    assert [(c.component, c.version) for c in found.control_plane] == [("istiod", "1.29.9")]
+
+
+def _removal(kind: str, name: str) -> ops_uninstall.Removal:
+    ref = objects.ObjectRef("", "v1", kind, "istio-system", name)
+    return ops_uninstall.Removal(ref, "meshctl-default", None)  # type: ignore[arg-type]
+
+
+def test_removals_are_described_by_kind_with_plurals() -> None:
+    # kills meshctl.ops.uninstall.x__describe__mutmut_13 (never a plural)
+    items = [_removal("Service", "a"), _removal("ConfigMap", "b"), _removal("Service", "c")]
+    assert ops_uninstall._describe(items) == "1 ConfigMap, 2 Services"
+
+
+class _Reporter:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+        self.notes: list[str] = []
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+@pytest.mark.parametrize(("count", "more"), [(30, ""), (31, " and 1 more"), (35, " and 5 more")])
+def test_proxies_left_behind_are_listed_up_to_30_then_counted(count: int, more: str) -> None:
+    # kills meshctl.ops.uninstall.xǁ_Uninstallǁ_warn__mutmut_18 (`len(pods) - 30` -> `+`)
+    pods = [f"default/p{i}" for i in range(count)]
+    plan = types.SimpleNamespace(strays=[], left_alone=[], gateways=[], proxies={"canary": pods}, base_users=[])
+    fake = types.SimpleNamespace(reporter=_Reporter())
+    ops_uninstall._Uninstall._warn(fake, plan)  # type: ignore[arg-type]
+    (warning,) = fake.reporter.warnings
+    assert f"there are still {count} proxies pointing to the control plane revision canary: " in warning
+    assert f"default/p29{more}; if you proceed" in warning
+    assert "default/p30," not in warning
+
+
+def test_installed_components_are_named_in_install_order() -> None:
+    # kills meshctl.ops.install.xǁ_Installǁ_component_names__mutmut_3 (sorted by name instead)
+    labels = ["IngressGateways", "Ztunnel", "Base", "", "Pilot", "Cni"]
+    fake = types.SimpleNamespace(
+        desired=[types.SimpleNamespace(component=label) for label in labels],
+        _component_name=ops_install._Install._component_name,
+        _component_order=ops_install._Install._component_order,
+    )
+    assert ops_install._Install._component_names(fake) == [  # type: ignore[arg-type]
+        "Istio core",
+        "Istiod",
+        "CNI",
+        "Ztunnel",
+        "Ingress gateways",
+        "Other",
+    ]
