@@ -16,7 +16,8 @@ Reset rule (the cluster is shared by the session):
   taken before the test, and anything labelled `meshctl.test/test=<id>` — are deleted after it, and the fixture
   waits until they are gone, so the next test may create the same names (`istio-system`); so are the objects of
   the kinds in KEPT_NAMESPACED it creates in the namespaces that stay (default, kube-system, …); a CRD whose
-  instance cleanup kube-apiserver's finalizer failed and backs off from is finished by the fixture;
+  instance cleanup kube-apiserver's finalizer failed and backs off from is finished by the fixture, and so is a
+  deleted namespace (emptied, pods at once, then finalized: the namespace controller waits 5 s before it starts);
 - faults are cleared, hangs released, the proxy brought back up and its request log emptied before each test.
 Nodes and the objects the control plane made at start (kube-system's included) are never touched.
 """
@@ -278,8 +279,49 @@ def _reset(admin: rest.Rest, before: set[tuple[str, str, str]], test_id: str) ->
         doomed -= batch
         for resource, namespace, name in sorted(batch):
             admin.delete(resource, name, namespace)
+        _finish_namespaces(admin, sorted(name for resource, _, name in batch if resource == "namespaces"))
         # The test's own namespaces have unique names: their termination goes on in the background.
         _wait_gone(admin, {o for o in batch if not (o[0] == "namespaces" and o[2].startswith(own))}, test_id)
+
+
+def _collections(admin: rest.Rest) -> list[str]:
+    """Path templates (``{ns}``) of every namespaced collection that can be listed and deleted as a whole."""
+    versions = ["/api/v1"] + [
+        f"/apis/{g['preferredVersion']['groupVersion']}" for g in admin.call("GET", "/apis")["groups"]
+    ]
+    found = []
+    for prefix in versions:
+        status, listing = admin.request("GET", prefix)
+        for item in listing["resources"] if status == 200 else ():
+            if item["namespaced"] and "/" not in item["name"] and {"list", "deletecollection"} <= set(item["verbs"]):
+                found.append(f"{prefix}/namespaces/{{ns}}/{item['name']}")
+    return found
+
+
+def _finish_namespaces(admin: rest.Rest, names: list[str]) -> None:
+    """Do the namespace controller's work for namespaces just deleted: empty them (pods at once, grace period 0)
+    and remove the `kubernetes` finalizer. The controller waits 5 s before it looks at a deleted namespace (a fixed
+    grace period in kube-controller-manager) and then lets pods end with theirs: 5–10 s a test, most of the reset's
+    time. Only an empty namespace is finalized here: if anything stays (an object with a finalizer of its own), the
+    controller's slower path finishes it and `_wait_gone` waits for that."""
+    if not names:
+        return
+    collections = _collections(admin)
+    zero = {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0, "propagationPolicy": "Background"}
+    for name in names:
+        for path in collections:
+            admin.request("DELETE", path.format(ns=name), zero)
+        if any(
+            status == 200 and body.get("items")
+            for status, body in (
+                admin.request("GET", path.format(ns=name), query={"limit": "1"}) for path in collections
+            )
+        ):
+            continue
+        live = admin.get("namespaces", name)
+        if live is not None and live["metadata"].get("deletionTimestamp"):
+            live["spec"]["finalizers"] = []
+            admin.request("PUT", f"/api/v1/namespaces/{name}/finalize", live)
 
 
 _CRD_CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
@@ -326,6 +368,12 @@ def _cleanup_failed(crd: dict[str, Any]) -> bool:
         c.get("type") == "Terminating" and c.get("reason") == "InstanceDeletionFailed"
         for c in (crd.get("status") or {}).get("conditions") or []
     ) and _CRD_CLEANUP in (crd["metadata"].get("finalizers") or [])
+
+
+def wait_crds_deleted(admin: rest.Rest, names: list[str], why: str) -> None:
+    """For tests that delete CRDs themselves: wait until they are gone, finishing a stuck instance cleanup as the
+    reset does (`_finish_crd_cleanup`)."""
+    _wait_gone(admin, {("customresourcedefinitions", "", name) for name in names}, why)
 
 
 def _wait_gone(admin: rest.Rest, objects: set[tuple[str, str, str]], test_id: str) -> None:

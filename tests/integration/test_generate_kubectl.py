@@ -14,6 +14,7 @@ import sys
 
 import yaml
 
+from tests.cluster import fixtures
 from tests.integration.conftest import Backend
 
 
@@ -80,10 +81,20 @@ def test_generate_then_kubectl_delete_ignore_not_found_removes_what_was_applied(
     kubectl = backend.kubectl
     kubectl("apply", "--server-side", "-f", _file(backend, "istio.yaml", generate("--with-namespace")))
     default = generate("--set", "profile=default")
-    deleted = kubectl("delete", "--ignore-not-found=true", "-f", _file(backend, "default.yaml", default)).stdout
+    # --wait=false: kubectl's own wait is client-side polling, and the real kube-apiserver takes minutes to finish
+    # deleting CRDs created seconds earlier (their instance cleanup backs off while the watch cache initialises).
+    deleted = kubectl(
+        "delete", "--ignore-not-found=true", "--wait=false", "-f", _file(backend, "default.yaml", default)
+    ).stdout
     assert deleted.count("deleted") == len(_identities(default)) == 39
     assert backend.objects.get("deployments", "istiod", "istio-system") is None
-    assert backend.objects.get("customresourcedefinitions", "virtualservices.networking.istio.io", "") is None
+    crd = backend.objects.get("customresourcedefinitions", "virtualservices.networking.istio.io", "")
+    assert crd is None or crd["metadata"].get("deletionTimestamp")
+    if backend.name == "real":
+        crds = [
+            d["metadata"]["name"] for d in yaml.safe_load_all(default) if d and d["kind"] == "CustomResourceDefinition"
+        ]
+        fixtures.wait_crds_deleted(backend.objects, crds, "generate | kubectl delete")
     # A second delete finds nothing and still succeeds.
     again = kubectl("delete", "--ignore-not-found=true", "-f", _file(backend, "again.yaml", generate())).stdout
     assert again.strip() == ""
