@@ -13,14 +13,16 @@ from typing import Any
 import pytest
 
 from meshctl import errors, objects
-from meshctl.config import loading, paths
+from meshctl.config import layering, loading, paths
 from meshctl.kube import client as kclient
 from meshctl.kube import errors as kerrors
 from meshctl.kube import inventory, wait
 from meshctl.ops import install as ops_install
 from meshctl.ops import uninstall as ops_uninstall
 from meshctl.ops import version as ops_version
+from meshctl.render import components
 from tests.apiserver.server import ApiServer
+from tests.helpers import run_cli
 from tests.unit.kube_fixtures import kube, own_cache
 
 __all__ = ["kube", "own_cache"]  # fixtures
@@ -227,3 +229,57 @@ def test_installed_components_are_named_in_install_order() -> None:
         "Ingress gateways",
         "Other",
     ]
+
+
+def test_forbidden_create_names_the_verb_and_the_object(apiserver: ApiServer, kube: kclient.RestClient) -> None:
+    # kills meshctl.kube.client.xǁRestClientǁcreate__mutmut_11 (verb None) and _13 (the object's name dropped)
+    apiserver.add_user("ci")
+    apiserver.faults.forbid("ci", verbs=["create"], resources=["configmaps"])
+    client = kclient.connect(kubeconfig=str(apiserver.write_kubeconfig(apiserver.workdir / "ci", user="ci")))
+    res = client.resource_for("v1", "ConfigMap")
+    assert res is not None
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "made", "namespace": "default"}}
+    with pytest.raises(kerrors.Forbidden) as caught:
+        client.create(res, obj)
+    assert caught.value.message.startswith("create ConfigMap default/made: "), caught.value.message
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith('user "ci" may not create configmaps')
+
+
+def test_connect_falls_back_to_the_kubeconfig_in_home(
+    apiserver: ApiServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kills meshctl.kube.client.x_connect__mutmut_1 (`or ~/.kube/config` -> `and`)
+    (tmp_path / ".kube").mkdir()
+    apiserver.write_kubeconfig(tmp_path / ".kube" / "config")
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    client = kclient.connect()
+    assert client.resource_for("v1", "ConfigMap") is not None
+
+
+def test_a_new_watcher_has_not_resumed(kube: kclient.RestClient) -> None:
+    # kills meshctl.kube.wait.xǁWatcherǁ__init____mutmut_24 (resumes starts at 1)
+    import queue
+
+    res = kube.resource_for("v1", "ConfigMap")
+    assert res is not None
+    watcher = wait.Watcher(kube, res, queue.Queue())
+    assert (watcher.resumes, watcher.relists) == (0, 0)
+
+
+def test_a_negative_numeric_quantity_is_refused() -> None:
+    # kills meshctl.config.schemagate.x_gate_schema__mutmut_61 (the gate's `minimum: 0` for quantities dropped, so
+    # the fast gate passed a negative number and the full check never ran)
+    result = run_cli("profile", "dump", "--set", "components.pilot.k8s.resources.requests.cpu=-1", expect=3)
+    assert "components.pilot.k8s.resources.requests.cpu: -1 is not a valid quantity (negative)" in result.stderr
+    run_cli("profile", "dump", "--set", "components.pilot.k8s.resources.requests.cpu=0")
+
+
+def test_an_empty_addon_hub_keeps_the_default_hub() -> None:
+    # kills meshctl.render.components.x_addon_values__mutmut_8 (an empty hub taken as the entry's own)
+    spec = {"components": {}, "addonComponents": {"prometheus": {"enabled": True, "hub": "", "tag": "v9"}}}
+    (instance,) = [c for c in layering.build_components(spec, {}, "istio-system") if c.name == "prometheus"]
+    row = components.PROMETHEUS
+    values = components.addon_values(row, instance, {row.values_root: {"hub": "quay.io/prom", "tag": "v1"}})
+    assert (values["hub"], values["tag"]) == ("quay.io/prom", "v9")
