@@ -283,3 +283,24 @@ def test_an_empty_addon_hub_keeps_the_default_hub() -> None:
     row = components.PROMETHEUS
     values = components.addon_values(row, instance, {row.values_root: {"hub": "quay.io/prom", "tag": "v1"}})
     assert (values["hub"], values["tag"]) == ("quay.io/prom", "v9")
+
+
+def test_credential_strings_of_a_kubeconfig_user_are_all_found_for_redaction() -> None:
+    # kills meshctl.kube.client.x__credential_strings__mutmut_1 (a dict entry yields nothing), _11 (the value
+    # replaced by None) and _20 (a key that is not UTF-8 loses its lines)
+    import base64
+
+    key = b"-----BEGIN PRIVATE KEY-----\nMIIBVQIBADAN\xffBgkq\n-----END PRIVATE KEY-----\n"
+    user = {
+        "token": "tok-123",
+        "password": "pw-456",
+        "client-key-data": base64.b64encode(key).decode(),
+        "auth-provider": {"config": {"id-token": "idt", "refresh-token": "rt", "cmd-path": "/bin/x"}},
+    }
+    found = kclient._credential_strings(user)
+    assert found[:3] == ["tok-123", "pw-456", base64.b64encode(key).decode()]
+    assert "MIIBVQIBADAN\ufffdBgkq" in found
+    assert {"idt", "rt"} <= set(found)
+    assert "/bin/x" not in found
+    assert not any("-----" in line for line in found)
+    assert kclient._credential_strings("not a map") == []
