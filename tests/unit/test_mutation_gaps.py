@@ -304,3 +304,17 @@ def test_credential_strings_of_a_kubeconfig_user_are_all_found_for_redaction() -
     assert "/bin/x" not in found
     assert not any("-----" in line for line in found)
     assert kclient._credential_strings("not a map") == []
+
+
+@pytest.mark.parametrize(
+    ("port", "problem"), [(0, None), (65535, None), (65536, "above the maximum 65535"), (-1, "below the minimum 0")]
+)
+def test_port_bounds_are_checked_with_their_own_message(port: int, problem: str | None) -> None:
+    # kills meshctl.config.schemacheck.x__describe__mutmut_75 (the "maximum" message)
+    setting = "components.ingressGateways[0].k8s.service.ports[0].port"
+    args = ("profile", "dump", "--set", "components.ingressGateways[0].name=gw", "--set", f"{setting}={port}")
+    args += ("--set", "components.ingressGateways[0].k8s.service.ports[0].targetPort=8080")
+    if problem is None:
+        run_cli(*args)
+    else:
+        assert f"{setting}: {port} is {problem}" in run_cli(*args, expect=3).stderr
