@@ -200,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument("--report", action="store_true", help="only summarise the last run (--out)")
     mode.add_argument(
         "--rerun-survivors",
-        action="store_true",
-        help="run the survivors of the last run (--out) again, and summarise its sample anew",
+        nargs="*",
+        metavar="NAME",
+        help="run the survivors of the last run (--out) again, or only the NAMEs among them; summarise anew",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the sample (default 1)")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
@@ -223,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.monotonic()
     previous: dict[str, Any] = {}
-    if args.rerun_survivors:
+    if args.rerun_survivors is not None:
         previous = json.loads(args.out.read_text(encoding="utf-8"))
     generate(args.max_children)
     codes = exit_codes()
@@ -239,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if previous:
         survivors = [name for row in previous["packages"].values() for name in row["survivors"]]
         to_run = [name for name in survivors if name not in equivalent]
+        if args.rerun_survivors:
+            to_run = [name for name in to_run if name in set(args.rerun_survivors)]
     else:
         to_run = names
     print(f"mutation: {len(codes)} mutants generated, running {len(to_run)}", flush=True)
