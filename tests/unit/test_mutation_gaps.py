@@ -318,3 +318,20 @@ def test_port_bounds_are_checked_with_their_own_message(port: int, problem: str 
         run_cli(*args)
     else:
         assert f"{setting}: {port} is {problem}" in run_cli(*args, expect=3).stderr
+
+
+def test_walking_through_a_scalar_names_the_prefix_that_is_not_a_map() -> None:
+    # kills meshctl.config.paths.x__locate__mutmut_12 (the error names the whole path instead of the prefix)
+    with pytest.raises(errors.PathError) as caught:
+        paths.set_value({"a": 5}, paths.parse_path("a.b.c", paths.Mode.SET), 1)
+    assert str(caught.value) == "--set: a is a number (5), not a map"
+
+
+def test_a_single_value_for_a_map_or_a_list_says_how_to_set_it() -> None:
+    # kills meshctl.config.paths.x_type_value__mutmut_86 (the hint for a map)
+    as_map = run_cli("profile", "dump", "--set", "components.pilot.k8s=1", expect=3).stderr
+    assert "components.pilot.k8s is a map; a single value cannot be set there" in as_map
+    assert "hint: set its fields one by one, e.g. components.pilot.k8s.FIELD=VALUE" in as_map
+    as_list = run_cli("profile", "dump", "--set", "components.ingressGateways=1", expect=3).stderr
+    assert "components.ingressGateways is a list; a single value cannot be set there" in as_list
+    assert "hint: set its elements one by one, e.g. components.ingressGateways[0]=VALUE" in as_list
