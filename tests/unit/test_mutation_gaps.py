@@ -6,6 +6,7 @@ Mutant names are mutmut's (``meshctl.<package>.<module>.x_<function>__mutmut_<n>
 
 from __future__ import annotations
 
+import datetime
 import json
 import types
 from typing import Any
@@ -16,7 +17,7 @@ from meshctl import errors, objects
 from meshctl.config import layering, loading, paths
 from meshctl.kube import client as kclient
 from meshctl.kube import errors as kerrors
-from meshctl.kube import inventory, wait
+from meshctl.kube import inventory, lock, wait
 from meshctl.ops import install as ops_install
 from meshctl.ops import uninstall as ops_uninstall
 from meshctl.ops import version as ops_version
@@ -335,3 +336,54 @@ def test_a_single_value_for_a_map_or_a_list_says_how_to_set_it() -> None:
     as_list = run_cli("profile", "dump", "--set", "components.ingressGateways=1", expect=3).stderr
     assert "components.ingressGateways is a list; a single value cannot be set there" in as_list
     assert "hint: set its elements one by one, e.g. components.ingressGateways[0]=VALUE" in as_list
+
+
+# --- kube.lock -------------------------------------------------------------------------------------------------------
+
+
+def test_lock_times_are_utc_and_a_zoneless_time_is_read_as_utc() -> None:
+    # kills meshctl.kube.lock.x__now__mutmut_1 (a naive local time) and x__parse__mutmut_15 (a zoneless time left
+    # naive, which cannot be compared with the aware "now")
+    assert lock._now().utcoffset() == datetime.timedelta(0)
+    parsed = lock._parse("2026-01-02T03:04:05")
+    assert parsed == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    assert lock._parse("2026-01-02T03:04:05.5Z") == datetime.datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=datetime.UTC)
+
+
+class _LiveHolder:
+    """A Lease held by another meshctl that keeps renewing it: each read shows a new resourceVersion."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def resource_for(self, api_version: str, kind: str) -> str:
+        return "leases"
+
+    def create(self, res: Any, lease: Any) -> Any:
+        body = json.dumps({"kind": "Status", "code": 409, "reason": "AlreadyExists", "message": "exists"})
+        raise kerrors.from_status(409, body)
+
+    def get(self, res: Any, name: str, namespace: str) -> dict[str, Any]:
+        self.reads += 1
+        spec = {"holderIdentity": "other", "leaseDurationSeconds": 10, "renewTime": lock._micro(lock._now())}
+        return {"metadata": {"name": name, "resourceVersion": str(self.reads)}, "spec": spec}
+
+    def replace(self, res: Any, obj: Any) -> Any:
+        raise AssertionError("took over a lock whose holder keeps renewing it")
+
+
+def test_a_lock_whose_holder_keeps_renewing_it_is_not_taken_over() -> None:
+    # kills meshctl.kube.lock.x_acquire__mutmut_85 (the resourceVersion not read: a renewing holder looked stuck)
+    ticks = iter(range(0, 10_000, 4))
+    client = _LiveHolder()
+    with pytest.raises(lock.LockTimeout, match="is held by other"):
+        lock.acquire(
+            client,
+            "istio-system",
+            holder="me",
+            duration=10,
+            timeout=60,
+            clock=lambda: float(next(ticks)),
+            sleep=lambda s: None,
+        )  # type: ignore[arg-type]
+    assert client.reads > 3
