@@ -387,3 +387,30 @@ def test_a_lock_whose_holder_keeps_renewing_it_is_not_taken_over() -> None:
             sleep=lambda s: None,
         )  # type: ignore[arg-type]
     assert client.reads > 3
+
+
+def test_objects_left_alone_by_uninstall_are_reported_unchanged_with_the_reason() -> None:
+    # kills meshctl.ops.uninstall.xǁ_Uninstallǁ_untouched__mutmut_24 (the action dropped) and _28 (the reason)
+    stray = objects.ObjectRef("", "v1", "ConfigMap", "istio-system", "stray")
+    kept = objects.ObjectRef("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "", "things.example.com")
+    plan = types.SimpleNamespace(
+        kept=[ops_uninstall.HeldCrd(kept, (("Thing", 2),))], left_alone=[(stray, "changed hands")], strays=[stray]
+    )
+    results = ops_uninstall._Uninstall._untouched(None, plan)  # type: ignore[arg-type]
+    assert results == [
+        ops_install.ObjectResult(kept, "unchanged", "kept: 2 Things (user objects) still use it"),
+        ops_install.ObjectResult(stray, "unchanged", "changed hands"),
+        ops_install.ObjectResult(stray, "unchanged", "carries meshctl's label but is in no inventory; left alone"),
+    ]
+
+
+def test_a_crd_kept_for_user_objects_says_how_to_delete_it_anyway() -> None:
+    # kills meshctl.ops.uninstall.xǁ_Uninstallǁ_warn_held__mutmut_4 (the advice's text)
+    ref = objects.ObjectRef("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "", "things.example.com")
+    fake = types.SimpleNamespace(reporter=_Reporter())
+    ops_uninstall._Uninstall._warn_held(fake, [ops_uninstall.HeldCrd(ref, (("Thing", 1), ("Other", 3)))])  # type: ignore[arg-type]
+    (warning,) = fake.reporter.warnings
+    assert warning.endswith(
+        "stays: 1 Thing, 3 Others (user objects) still use it; "
+        "'uninstall --purge --delete-user-config' deletes it with them"
+    )
