@@ -19,6 +19,7 @@ from meshctl.kube import client as kclient
 from meshctl.kube import errors as kerrors
 from meshctl.kube import inventory, lock, wait
 from meshctl.ops import install as ops_install
+from meshctl.ops import plan as ops_plan
 from meshctl.ops import uninstall as ops_uninstall
 from meshctl.ops import version as ops_version
 from meshctl.render import components
@@ -414,3 +415,59 @@ def test_a_crd_kept_for_user_objects_says_how_to_delete_it_anyway() -> None:
         "stays: 1 Thing, 3 Others (user objects) still use it; "
         "'uninstall --purge --delete-user-config' deletes it with them"
     )
+
+
+class _DryRunClient:
+    def __init__(self, answer: dict[str, Any] | Exception) -> None:
+        self.answer = answer
+
+    def apply(self, res: Any, manifest: Any, *, force: bool, dry_run: bool) -> dict[str, Any]:
+        assert dry_run
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def _planned() -> ops_plan.Planned:
+    ref = objects.ObjectRef("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "", "things.example.com")
+    res = types.SimpleNamespace(qualified="customresourcedefinitions.apiextensions.k8s.io")
+    manifest = {"apiVersion": ref.api_version, "kind": ref.kind, "metadata": {"name": ref.name}}
+    return ops_plan.Planned(ref, ops_plan.Action.CREATE, "meshctl-base", manifest, res)  # type: ignore[arg-type]
+
+
+def test_dry_run_conflict_names_each_field_and_its_manager() -> None:
+    # kills meshctl.ops.plan.x__dry_run__mutmut_23 (the owners left out of the note)
+    causes = [
+        {"type": "FieldManagerConflict", "message": 'conflict with "helm"', "field": ".spec.a"},
+        {"type": "FieldManagerConflict", "message": 'conflict with "kubectl-edit"', "field": ".spec.b"},
+    ]
+    body = {
+        "kind": "Status",
+        "code": 409,
+        "reason": "Conflict",
+        "message": "Apply failed",
+        "details": {"causes": causes},
+    }
+    item = _planned()
+    ops_plan._dry_run(_DryRunClient(kerrors.from_status(409, json.dumps(body))), item, {}, False)  # type: ignore[arg-type]
+    assert item.action is ops_plan.Action.CONFLICT
+    assert item.note == "fields owned by other managers: .spec.a (helm), .spec.b (kubectl-edit)"
+
+
+@pytest.mark.parametrize(
+    ("managers", "note"),
+    [
+        (["helm", "meshctl"], "exists and was not installed by meshctl (managers: helm)"),
+        (["meshctl"], "exists, not installed by meshctl"),
+    ],
+)
+def test_dry_run_of_a_create_that_finds_the_object_is_a_conflict(managers: list[str], note: str) -> None:
+    # kills meshctl.ops.plan.x__dry_run__mutmut_34 ("metadata" misspelt: the object seems new), _40 (`is not`),
+    # and x__non_member__mutmut_6 (an empty manager list still named)
+    answer = {"metadata": {"resourceVersion": "7", "managedFields": [{"manager": m} for m in managers]}}
+    item = _planned()
+    ops_plan._dry_run(_DryRunClient(answer), item, {}, False)  # type: ignore[arg-type]
+    assert (item.action, item.note) == (ops_plan.Action.CONFLICT, note)
+    forced = _planned()
+    ops_plan._dry_run(_DryRunClient(answer), forced, {}, True)  # type: ignore[arg-type]
+    assert (forced.action, forced.note) == (ops_plan.Action.ADOPT, f"{note}; taken over")
