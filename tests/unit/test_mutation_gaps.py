@@ -471,3 +471,30 @@ def test_dry_run_of_a_create_that_finds_the_object_is_a_conflict(managers: list[
     forced = _planned()
     ops_plan._dry_run(_DryRunClient(answer), forced, {}, True)  # type: ignore[arg-type]
     assert (forced.action, forced.note) == (ops_plan.Action.ADOPT, f"{note}; taken over")
+
+
+@pytest.mark.parametrize("where", ["containers", "initContainers"])
+def test_a_pod_has_a_proxy_as_a_container_or_a_native_sidecar(where: str) -> None:
+    # kills meshctl.ops.uninstall.x__has_proxy__mutmut_7 (the regular containers ignored)
+    proxy = {"name": ops_uninstall.PROXY_CONTAINER}
+    spec: dict[str, Any] = {"containers": [{"name": "app"}]}
+    if where == "containers":
+        spec["containers"].append(proxy)
+    else:
+        spec["initContainers"] = [proxy]
+    assert ops_uninstall._has_proxy({"spec": spec})
+    assert not ops_uninstall._has_proxy({"spec": {"containers": [{"name": "app"}]}})
+
+
+def test_install_refuses_conflicts_naming_each_object_and_why() -> None:
+    # kills meshctl.ops.install.xǁ_Installǁ_refuse_conflicts__mutmut_3 (the object's name left out)
+    cm = objects.ObjectRef("", "v1", "ConfigMap", "istio-system", "istio")
+    crd = objects.ObjectRef("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "", "things.example.com")
+    conflicts = [types.SimpleNamespace(ref=cm, note="managers: helm"), types.SimpleNamespace(ref=crd, note="x")]
+    with pytest.raises(errors.OwnershipConflict) as caught:
+        ops_install._Install._refuse_conflicts(None, types.SimpleNamespace(conflicts=conflicts))  # type: ignore[arg-type]
+    assert str(caught.value).startswith("2 objects are owned by another manager or installation")
+    assert list(caught.value.context) == [
+        "ConfigMap/istio-system/istio: managers: helm",
+        "CustomResourceDefinition/things.example.com: x",
+    ]
