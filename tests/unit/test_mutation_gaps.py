@@ -498,3 +498,24 @@ def test_install_refuses_conflicts_naming_each_object_and_why() -> None:
         "ConfigMap/istio-system/istio: managers: helm",
         "CustomResourceDefinition/things.example.com: x",
     ]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_install_runs_its_check_on_what_it_read_under_the_lock(
+    apiserver: ApiServer, kube: kclient.RestClient, dry_run: bool
+) -> None:
+    # kills meshctl.ops.install.xǁ_Installǁ__init____mutmut_1 (the check, upgrade's version rule, never called)
+    from meshctl.ops import configure
+
+    seen: list[list[str]] = []
+
+    def check(found: Any) -> list[str]:
+        seen.append(sorted(found))
+        raise errors.InputError("refused by the check")
+
+    config = configure.effective_config(configure.config_input(files=None, sets=["profile=minimal"]), None)
+    options = ops_install.InstallOptions(wait=False, dry_run=dry_run)
+    with pytest.raises(errors.InputError, match="refused by the check"):
+        ops_install.install(config, kube, options, check=check)
+    assert seen == [[]]
+    assert apiserver.objects.get("deployments", "istiod", "istio-system") is None
