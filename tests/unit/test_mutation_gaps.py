@@ -519,3 +519,22 @@ def test_install_runs_its_check_on_what_it_read_under_the_lock(
         ops_install.install(config, kube, options, check=check)
     assert seen == [[]]
     assert apiserver.objects.get("deployments", "istiod", "istio-system") is None
+
+
+def test_uninstall_reports_every_object_including_those_already_gone(
+    apiserver: ApiServer, kube: kclient.RestClient
+) -> None:
+    # kills meshctl.ops.uninstall.xǁ_Uninstallǁ_result__mutmut_5 (no objects in the result) and
+    # xǁ_Uninstallǁ_execute__mutmut_46 (an object already gone reported with another action)
+    from meshctl.ops import configure
+
+    config = configure.effective_config(configure.config_input(files=None, sets=["profile=minimal"]), None)
+    installed = ops_install.install(config, kube, ops_install.InstallOptions(wait=False))
+    names = {(o.ref.kind, o.ref.name) for o in installed.objects}
+    assert ("ConfigMap", "istio") in names
+    apiserver.objects.delete("configmaps", "istio", "istio-system")
+    result = ops_uninstall.uninstall(kube, "istio-system", ops_uninstall.UninstallOptions(purge=True, timeout=30))
+    by_name = {(o.ref.kind, o.ref.name): o for o in result.objects}
+    assert (by_name[("ConfigMap", "istio")].action, by_name[("ConfigMap", "istio")].note) == ("deleted", "already gone")
+    assert by_name[("Deployment", "istiod")].action == "deleted"
+    assert apiserver.objects.get("deployments", "istiod", "istio-system") is None
