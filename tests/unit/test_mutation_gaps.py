@@ -538,3 +538,42 @@ def test_uninstall_reports_every_object_including_those_already_gone(
     assert (by_name[("ConfigMap", "istio")].action, by_name[("ConfigMap", "istio")].note) == ("deleted", "already gone")
     assert by_name[("Deployment", "istiod")].action == "deleted"
     assert apiserver.objects.get("deployments", "istiod", "istio-system") is None
+
+
+def _rendered_configmaps() -> dict[str, dict[str, Any]]:
+    import yaml
+
+    out = run_cli("manifest", "generate", "--component", "Pilot").stdout
+    docs = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "ConfigMap"]
+    return {d["metadata"]["name"]: d for d in docs}
+
+
+def test_injection_settings_from_the_cluster_read_both_configmaps() -> None:
+    # kills meshctl.ops.inject.x_load_settings__mutmut_10 and x__cluster_configmaps__mutmut_14/_20 (the injector
+    # ConfigMap not read when no files replace it)
+    from meshctl.ops import configure
+    from meshctl.ops import inject as ops_inject
+
+    maps = _rendered_configmaps()
+    reads: list[tuple[str, str]] = []
+
+    def read(name: str, namespace: str) -> dict[str, Any] | None:
+        reads.append((namespace, name))
+        return maps.get(name)
+
+    sources = ops_inject.Sources(configure.config_input(files=None, sets=[]), from_cluster=True)
+    loaded = ops_inject.load_settings(sources, None, read)
+    assert loaded is not None
+    assert reads == [("istio-system", "istio-sidecar-injector"), ("istio-system", "istio")]
+
+
+def test_injection_from_a_cluster_without_istio_says_what_is_missing() -> None:
+    # kills meshctl.ops.inject.x__cluster_configmaps__mutmut_29 (the hint's text)
+    from meshctl.ops import configure
+    from meshctl.ops import inject as ops_inject
+
+    sources = ops_inject.Sources(configure.config_input(files=None, sets=[]), from_cluster=True, revision="canary")
+    with pytest.raises(errors.InputError) as caught:
+        ops_inject.load_settings(sources, None, lambda name, namespace: None)
+    assert str(caught.value) == "ConfigMap istio-system/istio-sidecar-injector-canary not found in the cluster"
+    assert caught.value.hint == "is Istio installed there (with this --revision and --istioNamespace)?"
