@@ -577,3 +577,36 @@ def test_injection_from_a_cluster_without_istio_says_what_is_missing() -> None:
         ops_inject.load_settings(sources, None, lambda name, namespace: None)
     assert str(caught.value) == "ConfigMap istio-system/istio-sidecar-injector-canary not found in the cluster"
     assert caught.value.hint == "is Istio installed there (with this --revision and --istioNamespace)?"
+
+
+def _config(*sets: str) -> Any:
+    from meshctl.ops import configure
+
+    return configure.effective_config(configure.config_input(files=None, sets=list(sets)), None)
+
+
+def test_reinstalling_without_a_component_prunes_its_namespaced_objects(
+    apiserver: ApiServer, kube: kclient.RestClient
+) -> None:
+    # kills meshctl.ops.install.xǁ_Installǁ_prune__mutmut_12 (the prune's delete without the namespace)
+    ops_install.install(_config("profile=default"), kube, ops_install.InstallOptions(wait=False))
+    assert apiserver.objects.get("deployments", "istio-ingressgateway", "istio-system") is not None
+    result = ops_install.install(_config("profile=minimal"), kube, ops_install.InstallOptions(wait=False))
+    pruned = {(o.ref.kind, o.ref.name) for o in result.objects if o.action == "pruned"}
+    assert ("Deployment", "istio-ingressgateway") in pruned
+    assert apiserver.objects.get("deployments", "istio-ingressgateway", "istio-system") is None
+
+
+def test_uninstalling_one_revision_forgets_it_in_the_base_inventory(
+    apiserver: ApiServer, kube: kclient.RestClient
+) -> None:
+    # kills meshctl.ops.uninstall.xǁ_Uninstallǁmake_plan__mutmut_45 (the revision never forgotten)
+    ops_install.install(_config("profile=minimal"), kube, ops_install.InstallOptions(wait=False))
+    ops_install.install(_config("profile=minimal", "revision=canary"), kube, ops_install.InstallOptions(wait=False))
+    base = inventory.read(kube, "istio-system", objects.BASE_INSTALLATION)
+    assert base is not None
+    assert "canary" in base.revisions
+    ops_uninstall.uninstall(kube, "istio-system", ops_uninstall.UninstallOptions(revision="canary", timeout=30))
+    base = inventory.read(kube, "istio-system", objects.BASE_INSTALLATION)
+    assert base is not None
+    assert "canary" not in base.revisions
