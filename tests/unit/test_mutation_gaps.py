@@ -610,3 +610,34 @@ def test_uninstalling_one_revision_forgets_it_in_the_base_inventory(
     base = inventory.read(kube, "istio-system", objects.BASE_INSTALLATION)
     assert base is not None
     assert "canary" not in base.revisions
+
+
+def test_cluster_configmaps_reads_through_the_kubeconfig(apiserver: ApiServer, kube: kclient.RestClient) -> None:
+    # kills meshctl.ops.inject.xǁClusterConfigMapsǁ__init____mutmut_1 (no client)
+    from meshctl.ops import inject as ops_inject
+
+    apiserver.objects.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m", "namespace": "default"}, "data": {"k": "v"}}
+    )
+    path = apiserver.write_kubeconfig(apiserver.workdir / "cm-reader")
+    with ops_inject.ClusterConfigMaps(kubeconfig=str(path), context=None, warn=lambda text: None) as read:
+        found = read("m", "default")
+        assert found is not None
+        assert found["data"] == {"k": "v"}
+        assert read("absent", "default") is None
+
+
+def test_a_failed_apply_reports_each_component_with_its_reason() -> None:
+    # kills meshctl.ops.install.xǁ_Installǁ_fail_apply__mutmut_6 (the reason not reported)
+    failed: list[tuple[str, str]] = []
+    reporter = types.SimpleNamespace(component_failed=lambda name, reason: failed.append((name, reason)))
+    fake = types.SimpleNamespace(reporter=reporter, _component_name=ops_install._Install._component_name)
+    ref = objects.ObjectRef("apps", "v1", "Deployment", "istio-system", "istiod")
+    failures = [
+        types.SimpleNamespace(item=types.SimpleNamespace(component="Pilot", ref=ref), error=kerrors.KubeError("boom")),
+        types.SimpleNamespace(item=types.SimpleNamespace(component="Base", ref=ref), error=kerrors.KubeError("bang")),
+    ]
+    with pytest.raises(kerrors.KubeError, match="boom") as caught:
+        ops_install._Install._fail_apply(fake, failures)  # type: ignore[arg-type]
+    assert failed == [("Istiod", "boom"), ("Istio core", "bang")]
+    assert list(caught.value.context)[-1] == "also: bang"
