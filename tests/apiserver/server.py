@@ -32,6 +32,7 @@ from tests.apiserver import (
     requestlog,
     resources,
     schema,
+    serving,
     store,
     watch,
 )
@@ -128,7 +129,7 @@ class Objects:
                 st.changed.wait(min(remaining, 0.2))
 
 
-class ApiServer:
+class ApiServer(serving.Serving):
     """A Kubernetes API server for tests, on 127.0.0.1.
 
     Options: `port` (0 = free port), `tls` (HTTPS with a trustme CA, default on), `latency` (seconds added to every
@@ -193,10 +194,6 @@ class ApiServer:
         return c
 
     @property
-    def port(self) -> int:
-        return self._http.port
-
-    @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
@@ -217,22 +214,12 @@ class ApiServer:
         if not self._started:
             return
         self._started = False
-        for timer in self._timers:
-            timer.cancel()
-            timer.join(timeout=5)
-        self._timers.clear()
-        self.faults.release_hangs.set()
+        self._end_timers()
         self._http.shutdown()
         self.cluster.scheduler.stop()
         if self.state_file is not None:
             self.save_state(self.state_file)
         self._tmp.cleanup()
-
-    def __enter__(self) -> ApiServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def save_state(self, path: str | os.PathLike[str]) -> None:
         pathlib.Path(path).write_text(json.dumps(self.cluster.store.dump()))
@@ -255,23 +242,6 @@ class ApiServer:
         self.faults.release_hangs.clear()
         self.cluster.scheduler.start()
         self._http.listen()
-
-    def down(self, seconds: float | None = None) -> None:
-        """Refuse all connections (and drop open ones) — for `seconds`, or until `up()`."""
-        self._http.close_listener()
-        if seconds is not None:
-            timer = threading.Timer(seconds, self.up)
-            timer.daemon = True
-            self._timers.append(timer)
-            timer.start()
-
-    def up(self) -> None:
-        if self._http._listener is None and self._started:
-            self._http.listen()
-
-    @property
-    def is_up(self) -> bool:
-        return self._http._listener is not None
 
     def _resync(self) -> None:
         """After loading state, let lifecycles and controllers see every object again."""

@@ -20,10 +20,10 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tests.apiserver import errors, faults, httpserver, requestlog, store, watch
+from tests.apiserver import errors, faults, httpserver, requestlog, serving, store, watch
 from tests.apiserver.server import _fault_message, _verb  # the test API server's own wording and verb mapping
 from tests.cluster import controlplane, pki, rest
 
@@ -85,7 +85,7 @@ class _Upstream:
         self.close()
 
 
-class FaultProxy:
+class FaultProxy(serving.Serving):
     """`with FaultProxy(cluster) as proxy:` — serves HTTPS on a free 127.0.0.1 port.
 
     `proxy.kubeconfig_path` (admin token), `proxy.faults`, `proxy.requests`, `proxy.add_user(name)`,
@@ -128,10 +128,6 @@ class FaultProxy:
     # --- lifecycle -----------------------------------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        return self._http.port
-
-    @property
     def url(self) -> str:
         return f"https://{controlplane.HOST}:{self.port}"
 
@@ -149,42 +145,16 @@ class FaultProxy:
         if not self._started:
             return
         self._started = False
-        for timer in self._timers:
-            timer.cancel()
-        self.faults.release_hangs.set()
+        self._end_timers()
         # Upstream first: a thread relaying a watch waits on kube-apiserver, not on its client, and the server's
         # shutdown would wait for it.
         self._close_upstreams()
         self._http.shutdown()
         self._close_upstreams()
 
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def down(self, seconds: float | None = None) -> None:
-        """Refuse all connections (and drop open ones, watches included) — for `seconds`, or until `up()`."""
-        self._close_upstreams()  # first, so that threads relaying watches end now (see `stop`)
-        self._http.close_listener()
+    def _drop(self) -> None:
+        # Upstream connections too, so that threads relaying watches end now (see `stop`).
         self._close_upstreams()
-        if seconds is not None:
-            self._later(seconds, self.up)
-
-    def _later(self, seconds: float, action: Callable[[], None]) -> None:
-        timer = threading.Timer(seconds, action)
-        timer.daemon = True
-        self._timers.append(timer)
-        timer.start()
-
-    def up(self) -> None:
-        if not self.is_up and self._started:
-            self._http.listen()
-
-    @property
-    def is_up(self) -> bool:
-        return self._http._listener is not None
 
     # --- users ---------------------------------------------------------------------------------------------------
 
