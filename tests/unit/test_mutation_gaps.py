@@ -641,3 +641,18 @@ def test_a_failed_apply_reports_each_component_with_its_reason() -> None:
         ops_install._Install._fail_apply(fake, failures)  # type: ignore[arg-type]
     assert failed == [("Istiod", "boom"), ("Istio core", "bang")]
     assert list(caught.value.context)[-1] == "also: bang"
+
+
+class _ProgressReporter(ops_install.NullReporter):
+    def __init__(self) -> None:
+        self.done: list[str] = []
+
+    def component_done(self, name: str) -> None:
+        self.done.append(name)
+
+
+def test_install_reports_each_component_done_by_its_name(apiserver: ApiServer, kube: kclient.RestClient) -> None:
+    # kills meshctl.ops.install.xǁ_Installǁ_desired__mutmut_24 (objects planned without their component)
+    reporter = _ProgressReporter()
+    ops_install.install(_config("profile=default"), kube, ops_install.InstallOptions(wait=False), reporter=reporter)
+    assert reporter.done == ["Istio core", "Istiod", "Ingress gateways"]
