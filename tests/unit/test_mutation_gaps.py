@@ -137,8 +137,8 @@ def test_watchers_next_waits_up_to_the_timeout_across_sync_markers() -> None:
 def test_forbidden_writes_name_the_verb_and_the_resource(
     apiserver: ApiServer, kube: kclient.RestClient, verb: str
 ) -> None:
-    # kills meshctl.kube.client.xǁRestClientǁapply__mutmut_33 (res not passed: the hint names the object instead)
-    # and xǁRestClientǁreplace__mutmut_31 (verb "update" misspelt)
+    # kills meshctl.kube.client.xǁRestClientǁapply__mutmut_33 (res not passed: the hint names the object instead),
+    # xǁRestClientǁreplace__mutmut_31 (verb "update" misspelt) and xǁRestClientǁ_send__mutmut_131 (res ignored)
     cm_res = kube.resource_for("v1", "ConfigMap")
     assert cm_res is not None
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default"}, "data": {}}
@@ -234,7 +234,7 @@ def test_installed_components_are_named_in_install_order() -> None:
 
 
 def test_forbidden_create_names_the_verb_and_the_object(apiserver: ApiServer, kube: kclient.RestClient) -> None:
-    # kills meshctl.kube.client.xǁRestClientǁcreate__mutmut_11 (verb None) and _13 (the object's name dropped)
+    # kills meshctl.kube.client.xǁRestClientǁcreate__mutmut_13 (verb None) and _31 (the object's name dropped)
     apiserver.add_user("ci")
     apiserver.faults.forbid("ci", verbs=["create"], resources=["configmaps"])
     client = kclient.connect(kubeconfig=str(apiserver.write_kubeconfig(apiserver.workdir / "ci", user="ci")))
@@ -251,7 +251,7 @@ def test_forbidden_create_names_the_verb_and_the_object(apiserver: ApiServer, ku
 def test_connect_falls_back_to_the_kubeconfig_in_home(
     apiserver: ApiServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # kills meshctl.kube.client.x_connect__mutmut_1 (`or ~/.kube/config` -> `and`)
+    # kills meshctl.kube.client.x_connect__mutmut_4 (`or ~/.kube/config` -> `and`)
     (tmp_path / ".kube").mkdir()
     apiserver.write_kubeconfig(tmp_path / ".kube" / "config")
     monkeypatch.delenv("KUBECONFIG", raising=False)
@@ -656,3 +656,21 @@ def test_install_reports_each_component_done_by_its_name(apiserver: ApiServer, k
     reporter = _ProgressReporter()
     ops_install.install(_config("profile=default"), kube, ops_install.InstallOptions(wait=False), reporter=reporter)
     assert reporter.done == ["Istio core", "Istiod", "Ingress gateways"]
+
+
+def test_created_objects_are_managed_by_meshctl(kube: kclient.RestClient) -> None:
+    # kills meshctl.kube.client.xǁRestClientǁcreate__mutmut_11 (the fieldManager query dropped)
+    res = kube.resource_for("v1", "ConfigMap")
+    assert res is not None
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "mine", "namespace": "default"}, "data": {}}
+    created = kube.create(res, obj)
+    assert [m["manager"] for m in created["metadata"]["managedFields"]] == [kclient.FIELD_MANAGER]
+
+
+def test_a_missing_kubeconfig_says_where_one_can_come_from(tmp_path: Any) -> None:
+    # kills meshctl.kube.client.x__load_kubeconfig__mutmut_12 (the hint's text)
+    missing = tmp_path / "nope"
+    with pytest.raises(kerrors.ConfigError) as caught:
+        kclient.connect(kubeconfig=str(missing))
+    assert str(caught.value) == f"no kubeconfig found at {missing}"
+    assert caught.value.hint == "pass --kubeconfig PATH, set KUBECONFIG, or create ~/.kube/config"
