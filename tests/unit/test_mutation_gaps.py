@@ -659,7 +659,7 @@ def test_install_reports_each_component_done_by_its_name(apiserver: ApiServer, k
 
 
 def test_created_objects_are_managed_by_meshctl(kube: kclient.RestClient) -> None:
-    # kills meshctl.kube.client.xǁRestClientǁcreate__mutmut_11 (the fieldManager query dropped)
+    # pins the manager; it does not kill xǁRestClientǁcreate__mutmut_11 (see equivalent.md)
     res = kube.resource_for("v1", "ConfigMap")
     assert res is not None
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "mine", "namespace": "default"}, "data": {}}
