@@ -67,8 +67,7 @@ def generate(
         show_warnings=False,
     )
     result = pipeline.render(config, components=wanted)
-    for warning in (*config.warnings, *result.warnings):
-        env.warn(warning)
+    env.warn_all([*config.warnings, *result.warnings])
     namespaces = pipeline.namespaces_for(config, result.objects) if with_namespace else []
     if output_path is None:
         env.write_data(render_output.format_stream([*namespaces, *result.objects]))

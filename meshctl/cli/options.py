@@ -62,8 +62,7 @@ def build_config(inp: Any, *, show_warnings: bool = True) -> Any:
 
     config = configure.effective_config(inp, output.ENV.stdin)
     if show_warnings:
-        for warning in config.warnings:
-            output.ENV.warn(warning)
+        output.ENV.warn_all(list(config.warnings))
     return config
 
 

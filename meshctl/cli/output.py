@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 from meshctl import errors
@@ -83,6 +83,18 @@ class Environment:
         with contextlib.suppress(OSError, ValueError):
             self.stderr.write(f"warning: {safe_text(text)}\n")
             self.stderr.flush()
+
+    def warn_all(self, texts: Sequence[str]) -> None:
+        """The configuration's warnings: the first :data:`WARNING_LIMIT`, then one line counting the rest (a file
+        with 100,000 unknown keys must not bury the terminal; ``--strict`` reports them all as errors)."""
+        for text in texts[:WARNING_LIMIT]:
+            self.warn(text)
+        if len(texts) > WARNING_LIMIT:
+            self.warn(f"{len(texts) - WARNING_LIMIT} more warnings like these are not shown")
+
+
+#: Warnings printed per run before the rest are counted in one line.
+WARNING_LIMIT = 100
 
 
 def ask(question: str) -> bool:

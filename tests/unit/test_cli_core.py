@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -187,3 +188,19 @@ def test_no_command_module_imports_another() -> None:
             elif isinstance(node, ast.Import):
                 imported.update(a.name.split(".")[2] for a in node.names if a.name.startswith("meshctl.cli."))
         assert not (imported & (commands - {name})), f"cli/{name}.py imports {imported & commands}"
+
+
+@pytest.mark.parametrize(("unknown", "shown"), [(100, 100), (101, 100), (150, 100)])
+def test_configuration_warnings_stop_at_the_limit_and_count_the_rest(
+    tmp_path: pathlib.Path, unknown: int, shown: int
+) -> None:
+    path = tmp_path / "unknown.yaml"
+    path.write_text("spec:\n  values:\n    global:\n" + "".join(f"      k{i}: 1\n" for i in range(unknown)))
+    result = run_cli("manifest", "generate", "-f", str(path))
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if line.endswith("it is passed through as is")] == [
+        f"warning: values.global.k{i}: meshctl does not use this key; it is passed through as is" for i in range(shown)
+    ]
+    rest = [line for line in lines if "more warnings" in line]
+    assert rest == ([f"warning: {unknown - shown} more warnings like these are not shown"] if unknown > shown else [])
+    assert len(lines) == shown + len(rest)
