@@ -22,7 +22,7 @@ from meshctl.ops import install as ops_install
 from meshctl.ops import plan as ops_plan
 from meshctl.ops import uninstall as ops_uninstall
 from meshctl.ops import version as ops_version
-from meshctl.render import components
+from meshctl.render import components, k8scheck
 from tests.apiserver.server import ApiServer
 from tests.helpers import run_cli
 from tests.unit.kube_fixtures import kube, own_cache
@@ -674,3 +674,54 @@ def test_a_missing_kubeconfig_says_where_one_can_come_from(tmp_path: Any) -> Non
         kclient.connect(kubeconfig=str(missing))
     assert str(caught.value) == f"no kubeconfig found at {missing}"
     assert caught.value.hint == "pass --kubeconfig PATH, set KUBECONFIG, or create ~/.kube/config"
+
+
+# --- render.k8scheck: what the API server would reject -------------------------------------------------------------
+
+
+def _workload(kind: str = "Deployment", **spec: Any) -> dict[str, Any]:
+    container = {"name": "c", "image": "docker.io/istio/pilot:1.30.3", "ports": [{"containerPort": 8080}]}
+    pod_spec: dict[str, Any] = {"containers": [container]}
+    base = {"selector": {"matchLabels": {"app": "x"}}, "template": {"metadata": {"labels": {"app": "x"}}}}
+    base["template"]["spec"] = pod_spec
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": "w", "namespace": "ns"},
+        "spec": {**base, **spec},
+    }
+
+
+def test_a_valid_workload_has_no_problems() -> None:
+    assert list(k8scheck.object_problems(_workload())) == []
+
+
+def test_replicas_of_a_deployment_are_checked() -> None:
+    # kills meshctl.render.k8scheck.x_object_problems__mutmut_46 ("deployment") and _56 (the field's name)
+    assert list(k8scheck.object_problems(_workload(replicas=-1))) == [
+        "Deployment ns/w: spec.replicas: -1 is out of range (0 to 2147483647)"
+    ]
+
+
+def test_a_selectors_match_labels_are_checked() -> None:
+    # kills meshctl.render.k8scheck.x_object_problems__mutmut_96 ("matchlabels")
+    obj = _workload(selector={"matchLabels": {"bad key!": "x"}})
+    (problem,) = k8scheck.object_problems(obj)
+    assert problem.startswith(
+        "Deployment ns/w: spec.selector.matchLabels: label key 'bad key!' is not valid: at most 63"
+    )
+    assert problem.endswith("beginning and ending with a letter or digit (optionally after a DNS prefix and '/')")
+
+
+def test_ports_and_quantities_of_regular_containers_are_checked() -> None:
+    # kills meshctl.render.k8scheck.x__pod__mutmut_17 ("containers" skipped), _51 ("containerPort" misspelt) and
+    # _67 (a numeric quantity read as None)
+    obj = _workload()
+    container = obj["spec"]["template"]["spec"]["containers"][0]
+    container["ports"] = [{"containerPort": 70000}]
+    container["resources"] = {"requests": {"cpu": 0.5, "memory": "1 Gi"}}
+    assert list(k8scheck.object_problems(obj)) == [
+        "Deployment ns/w: spec.template.spec.containers[0].ports[0].containerPort: 70000 is out of range (1 to 65535)",
+        "Deployment ns/w: spec.template.spec.containers[0].resources.requests.memory: '1 Gi' is not a quantity "
+        "(e.g. 100m, 128Mi)",
+    ]
