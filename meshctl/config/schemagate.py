@@ -18,7 +18,8 @@ generated documents). What it lets through on its own, it checks the way meshctl
 
 Compiling the gate costs more than importing ``jsonschema`` (about 0.1 s), so its code is compiled on the first run
 and kept in the user's cache directory (``$XDG_CACHE_HOME/meshctl/schema``, else ``~/.cache/meshctl/schema``),
-keyed by the schema file, this module, the ``fastjsonschema`` version and the Python version. Without a usable
+keyed by the schema file, this module, the ``fastjsonschema`` version and the Python version (storing a new gate
+removes the others: one file, whatever the upgrades). Without a usable
 cache (unwritable, or ``MESHCTL_SCHEMA_CACHE=off``) there is no gate and ``jsonschema`` checks every document:
 slower, never different. (The switch is not the template cache's: a run with cold templates, benchmark B2's "cold"
 case, still finds the gate it compiled before.)
@@ -127,6 +128,10 @@ def load_gate(directory: Path) -> CodeType:
     try:  # write then rename: a concurrent run reads the old file or the whole new one
         scratch.write_bytes(marshal.dumps(code))
         os.replace(scratch, path)
+        for stale in directory.glob("gate-*.marshal"):  # gates of other schemas or meshctl versions: never read again
+            if stale != path:
+                with contextlib.suppress(OSError):
+                    stale.unlink()
     except OSError:  # read-only or full disk: this run compiled, the next one compiles again
         with contextlib.suppress(OSError):
             scratch.unlink()

@@ -383,9 +383,11 @@ def test_the_gate_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         assert schemagate.passes({"spec": {}}, schemagate._validator(schemagate.load_gate(directory)))
 
     entry.write_bytes(b"\x00garbage")  # a damaged entry is compiled again and replaced
+    (directory / "gate-of-an-older-meshctl.marshal").write_bytes(b"old")  # and the gates of other versions go
+    (directory / "unrelated.txt").write_text("kept")
     assert schemagate.passes({"spec": {}}, schemagate._validator(schemagate.load_gate(directory)))
     assert entry.read_bytes() != b"\x00garbage"
-    assert sorted(p.name for p in directory.iterdir()) == [entry.name]  # no scratch file left
+    assert sorted(p.name for p in directory.iterdir()) == sorted([entry.name, "unrelated.txt"])  # no scratch left
 
     monkeypatch.setenv(schemagate.CACHE_ENV, "off")
     assert schemagate.cache_dir() is None
