@@ -22,7 +22,7 @@ from meshctl.ops import install as ops_install
 from meshctl.ops import plan as ops_plan
 from meshctl.ops import uninstall as ops_uninstall
 from meshctl.ops import version as ops_version
-from meshctl.render import components, k8scheck
+from meshctl.render import components, k8s, k8scheck
 from tests.apiserver.server import ApiServer
 from tests.helpers import run_cli
 from tests.unit.kube_fixtures import kube, own_cache
@@ -725,3 +725,22 @@ def test_ports_and_quantities_of_regular_containers_are_checked() -> None:
         "Deployment ns/w: spec.template.spec.containers[0].resources.requests.memory: '1 Gi' is not a quantity "
         "(e.g. 100m, 128Mi)",
     ]
+
+
+def test_an_overlay_that_is_not_a_map_is_named() -> None:
+    # kills meshctl.render.k8s.x_apply_overlays__mutmut_11 (the overlay's path left out of the error)
+    target = k8s.Target(
+        where="components.pilot", label="Pilot", workload_kind="Deployment", workload_name="istiod", container=None
+    )
+    with pytest.raises(errors.RenderError, match=r"^components\.pilot\.k8s\.overlays\[0\] must be a map$"):
+        k8s.apply_overlays([], ["not a map"], target)
+
+
+def test_binary_input_and_a_doubled_dot_have_their_hints() -> None:
+    # kills meshctl.config.loading.x_decode__mutmut_64 and meshctl.config.paths.xǁ_Scannerǁscan__mutmut_44 (hints)
+    with pytest.raises(errors.InputLimitError) as binary:
+        loading.decode(b"a: 1\x00\n", "f")
+    assert binary.value.hint == "-f takes YAML text"
+    with pytest.raises(errors.PathError) as dots:
+        paths.parse_path("a..b", paths.Mode.SET)
+    assert dots.value.hint == r"remove the extra dot, or write \. for a dot in a key"
