@@ -744,3 +744,42 @@ def test_binary_input_and_a_doubled_dot_have_their_hints() -> None:
     with pytest.raises(errors.PathError) as dots:
         paths.parse_path("a..b", paths.Mode.SET)
     assert dots.value.hint == r"remove the extra dot, or write \. for a dot in a key"
+
+
+def test_service_ports_are_checked() -> None:
+    # kills meshctl.render.k8scheck.x_object_problems__mutmut_140 ("port" misspelt) and _146 (targetPort's name)
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s", "namespace": "ns"},
+        "spec": {
+            "selector": {"app": "x"},
+            "ports": [{"port": 0, "targetPort": 70000}, {"port": 80, "targetPort": 8080}],
+        },
+    }
+    assert list(k8scheck.object_problems(service)) == [
+        "Service ns/s: spec.ports[0].port: 0 is out of range (1 to 65535)",
+        "Service ns/s: spec.ports[0].targetPort: 70000 is out of range (1 to 65535)",
+    ]
+
+
+def test_an_autoscaler_without_min_replicas_starts_at_one() -> None:
+    # kills meshctl.render.k8scheck.x_object_problems__mutmut_180 (minReplicas' default of 1 dropped)
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "h", "namespace": "ns"},
+        "spec": {"maxReplicas": 0},
+    }
+    assert list(k8scheck.object_problems(hpa)) == [
+        "HorizontalPodAutoscaler ns/h: spec.maxReplicas: 0 is out of range (1 to 2147483647)",
+        "HorizontalPodAutoscaler ns/h: spec.minReplicas: 1 is above spec.maxReplicas 0",
+    ]
+
+
+def test_deep_flow_nesting_after_a_quoted_string_is_refused_by_the_depth_limit() -> None:
+    # pins the outcome; does not kill meshctl.config.loading.x__check_flow_depth__mutmut_10 (see equivalent.md)
+    text = 'a: "x"\nb: ' + "[" * 2000 + "]" * 2000 + "\n"
+    with pytest.raises(errors.InputLimitError) as caught:
+        loading.load_documents(text, "f")
+    assert caught.value.limit == "depth"
