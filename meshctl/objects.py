@@ -5,10 +5,8 @@ Pure and dependency-free, so both ``meshctl.render`` and ``meshctl.kube`` can us
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import enum
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -160,6 +158,9 @@ def applyset_id(parent_name: str, parent_namespace: str, kind: str = "Secret", g
     ``applyset-<base64url(sha256("<name>.<namespace>.<kind>.<group>"))>-v1`` without padding; a pure function of
     the parent's identity, so ``manifest generate`` can show the same label ``install`` applies.
     """
+    import base64  # here, not at the top: start-up time (B1), most runs never name an ApplySet
+    import hashlib
+
     digest = hashlib.sha256(f"{parent_name}.{parent_namespace}.{kind}.{group}".encode()).digest()
     encoded = base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
     return f"applyset-{encoded}-v1"

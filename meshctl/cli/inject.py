@@ -7,7 +7,6 @@ The injection library is imported when the command runs, so ``meshctl --help`` p
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -159,6 +158,8 @@ def _write_file(target: str, text: str) -> None:
     """Write the output via a temporary file and a rename, so a failure leaves no partial file behind."""
     path = Path(target)
     try:
+        import tempfile  # here, not at the top: start-up time (B1)
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise errors.InputError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -117,28 +116,29 @@ def ask(question: str) -> bool:
             return False
 
 
-class _StderrHandler(logging.Handler):
-    """Log records as plain lines on the current stderr (resolved per record: tests swap the stream)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            ENV.stderr.write(f"{record.levelname.lower()}: {safe_text(self.format(record))}\n")
-        except Exception:  # a closed stderr must not turn logging into a crash
-            self.handleError(record)
-
-
 @contextlib.contextmanager
 def logging_to_stderr(verbosity: int) -> Iterator[None]:
     """Show meshctl's log records on stderr: ``-v`` info, ``-vv`` requests (debug), ``-vvv`` bodies (trace).
 
     The client layer redacts credentials and Secret data before it logs, at every level.
     """
-    logger = logging.getLogger("meshctl")
     if verbosity <= 0:
         yield
         return
+    import logging  # here, not at the top: `--help` and the offline commands never log (start-up time, B1)
+
+    class StderrHandler(logging.Handler):
+        """Log records as plain lines on the current stderr (resolved per record: tests swap the stream)."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                ENV.stderr.write(f"{record.levelname.lower()}: {safe_text(self.format(record))}\n")
+            except Exception:  # a closed stderr must not turn logging into a crash
+                self.handleError(record)
+
+    logger = logging.getLogger("meshctl")
     level = {1: logging.INFO, 2: logging.DEBUG}.get(verbosity, 5)
-    handler = _StderrHandler(level)
+    handler = StderrHandler(level)
     old_level = logger.level
     logger.addHandler(handler)
     logger.setLevel(level)
