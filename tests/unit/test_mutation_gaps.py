@@ -783,3 +783,22 @@ def test_deep_flow_nesting_after_a_quoted_string_is_refused_by_the_depth_limit()
     with pytest.raises(errors.InputLimitError) as caught:
         loading.load_documents(text, "f")
     assert caught.value.limit == "depth"
+
+
+def test_an_autoscaler_whose_minimum_is_above_its_maximum_is_refused_with_a_hint() -> None:
+    # kills meshctl.render.k8scheck.x_object_problems__mutmut_183 ("minReplicas" misspelt) and
+    # x_check_objects__mutmut_8 (the hint's text)
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "h", "namespace": "ns"},
+        "spec": {"minReplicas": 5, "maxReplicas": 3},
+    }
+    with pytest.raises(errors.ValidationError) as caught:
+        k8scheck.check_objects([hpa])
+    assert (
+        caught.value.hint == "a setting renders an object the API server would reject; fix the value at the named field"
+    )
+    assert list(k8scheck.object_problems(hpa)) == [
+        "HorizontalPodAutoscaler ns/h: spec.minReplicas: 5 is above spec.maxReplicas 3"
+    ]
