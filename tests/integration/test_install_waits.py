@@ -4,10 +4,7 @@ and what install prints (heartbeats, redaction). No sleeps: the tests wait for c
 
 from __future__ import annotations
 
-import os
 import pathlib
-import subprocess
-import sys
 import threading
 from typing import Any
 
@@ -24,18 +21,6 @@ def meshctl(api: ApiServer, *args: str, expect: int = 0) -> Any:
     result = h.run_unchecked(*args, "--kubeconfig", str(api.kubeconfig_path))
     assert result.exit_code == expect, result.stderr
     return result
-
-
-def spawn(api: ApiServer, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """``meshctl ARGS`` in its own process (for concurrency and for being killed)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "meshctl", *args, "--kubeconfig", str(api.kubeconfig_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-    )
 
 
 def _wait_until(condition: Any, timeout: float = 60.0) -> None:

@@ -370,15 +370,20 @@ def test_14_an_upgrade_that_drops_a_component_prunes_its_objects_and_nothing_els
 # --- 12: two installs at once --------------------------------------------------------------------------------------
 
 
+def _first_install_holding_the_lock(backend: Backend) -> Any:
+    """An install that holds the lock while its read of the inventories hangs (until `faults.release()`)."""
+    backend.raw.faults.hang(count=1, verbs="list", resources="secrets")
+    first = lh.spawn(backend, "install", "-y", "--no-wait")
+    _until(lambda: backend.objects.get("leases", klock.LOCK_NAME, ISTIO) is not None, "the first install's lock")
+    return first
+
+
 def test_12_a_second_install_waits_for_the_lock_naming_the_holder_then_proceeds(
     backend: Backend, tmp_path: pathlib.Path
 ) -> None:
     docs = h.generate()
     users = c.user_objects(backend, tmp_path)
-    # The first install holds the lock while its read of the inventories hangs, until the second has seen the lock.
-    backend.raw.faults.hang(count=1, verbs="list", resources="secrets")
-    first = lh.spawn(backend, "install", "-y", "--no-wait")
-    _until(lambda: backend.objects.get("leases", klock.LOCK_NAME, ISTIO) is not None, "the first install's lock")
+    first = _first_install_holding_the_lock(backend)
     second = lh.spawn(backend, "install", "-y", "--no-wait")
     _until(lambda: backend.requests.count(verb="get", resource="leases") > 0, "the second install reading the lock")
     backend.raw.faults.release()
@@ -394,9 +399,7 @@ def test_12_or_fails_with_exit_4_after_lock_timeout_and_the_result_is_consistent
 ) -> None:
     docs = h.generate()
     users = c.user_objects(backend, tmp_path)
-    backend.raw.faults.hang(count=1, verbs="list", resources="secrets")
-    first = lh.spawn(backend, "install", "-y", "--no-wait")
-    _until(lambda: backend.objects.get("leases", klock.LOCK_NAME, ISTIO) is not None, "the first install's lock")
+    first = _first_install_holding_the_lock(backend)
     second = meshctl(backend, "install", "-y", "--no-wait", "--lock-timeout", "0.5s")
     assert second.exit_code == 4, second.stderr
     assert "error: the installation lock istio-system/meshctl-lock is held by " in second.stderr
