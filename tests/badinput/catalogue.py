@@ -95,8 +95,61 @@ class Case:
     preamble: bool = False
 
 
+KC = ("--kubeconfig", "{kc}")
+EXIT_USAGE, EXIT_INPUT, EXIT_CLUSTER, EXIT_TIMEOUT, EXIT_VERIFY, EXIT_ABORTED, EXIT_CONFLICT, EXIT_IO = (
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    74,
+)
+
+
 def case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:
     return Case(tuple(argv), exit, expect, **kwargs)
+
+
+def generate(*argv: str, exit: int = EXIT_INPUT, expect: str, **kwargs: Any) -> Case:
+    """``manifest generate ARGV`` (exit 3 unless said otherwise)."""
+    return case("manifest", "generate", *argv, exit=exit, expect=expect, **kwargs)
+
+
+def file_case(name: str, content: str | bytes, expect: str, **kwargs: Any) -> Case:
+    """``manifest generate -f NAME``, the file ``name`` holding ``content``."""
+    return generate("-f", name, files={name: content}, expect=expect, **kwargs)
+
+
+def stdin_case(stdin: str, expect: str, **kwargs: Any) -> Case:
+    """``manifest generate -f -`` reading ``stdin``."""
+    return generate("-f", "-", stdin=stdin, expect=expect, **kwargs)
+
+
+def output_case(target: str, expect: str, **kwargs: Any) -> Case:
+    """``manifest generate -o TARGET``."""
+    return generate("-o", target, expect=expect, **kwargs)
+
+
+def sets(*assignments: str) -> tuple[str, ...]:
+    """``--set A --set B …``."""
+    return tuple(arg for assignment in assignments for arg in ("--set", assignment))
+
+
+def strict_case(*assignments: str, expect: str) -> Case:
+    """``--strict manifest generate --set A --set B …``."""
+    return case("--strict", "manifest", "generate", *sets(*assignments), exit=EXIT_INPUT, expect=expect)
+
+
+#: 4 MiB of a YAML comment and its newline: one byte over the limit on an input file.
+OVER_4_MIB = "#" + "x" * (4 * 1024 * 1024) + "\n"
+FULL_STDOUT = r"^error: cannot write to standard output: No space left on device$"
+
+
+def full_stdout_case(*argv: str, **kwargs: Any) -> Case:
+    """A subprocess whose stdout is /dev/full."""
+    return case(*argv, exit=EXIT_IO, expect=FULL_STDOUT, subprocess=True, stdout_to="/dev/full", **kwargs)
 
 
 def write(name: str, content: str) -> Step:
@@ -152,6 +205,11 @@ def fault(target: str, attribute: str, exc: Callable[[], BaseException]) -> Step
     return step
 
 
+def render_fault(exc: Callable[[], BaseException]) -> Step:
+    """Setup: :func:`fault` in the rendering pipeline, which every ``manifest generate`` runs."""
+    return fault("meshctl.render.pipeline", "render", exc)
+
+
 @functools.cache
 def _rendered_injector() -> tuple[str, str, str]:
     """The injector config, values and mesh config that ``install`` renders for the default profile."""
@@ -201,90 +259,82 @@ def pod(annotations: str = "{}", spec: str = "{containers: [{name: c, image: ngi
     return f"apiVersion: v1\nkind: Pod\nmetadata: {meta}\nspec: {spec}\n"
 
 
+def kube_inject(*args: str, exit: int, expect: str, manifest: str | bytes = DEPLOYMENT, **kwargs: Any) -> Case:
+    """``kube-inject -f in.yaml ARGS``, in.yaml holding ``manifest``."""
+    return case("kube-inject", "-f", "in.yaml", *args, files={"in.yaml": manifest}, exit=exit, expect=expect, **kwargs)
+
+
+def inject_file_case(path: str, expect: str, **kwargs: Any) -> Case:
+    """``kube-inject -f PATH`` with the settings files of :func:`injector` (exit 3)."""
+    return case("kube-inject", "-f", path, *INJ, setup=(injector(),), exit=EXIT_INPUT, expect=expect, **kwargs)
+
+
 def inject_case(
-    manifest: str, expect: str, *, exit: int = 3, setup: tuple[Step, ...] = (), args: tuple[str, ...] = INJ
+    manifest: str | bytes,
+    expect: str,
+    *,
+    exit: int = EXIT_INPUT,
+    setup: tuple[Step, ...] = (),
+    args: tuple[str, ...] = INJ,
 ) -> Case:
-    return case(
-        "kube-inject",
-        "-f",
-        "in.yaml",
-        *args,
-        files={"in.yaml": manifest},
-        exit=exit,
-        expect=expect,
-        setup=setup or (injector(),),
-    )
+    """kube-inject of ``manifest`` with the settings files of :func:`injector` (unless ``setup`` says otherwise)."""
+    return kube_inject(*args, manifest=manifest, exit=exit, expect=expect, setup=setup or (injector(),))
 
 
-KC = ("--kubeconfig", "{kc}")
-EXIT_USAGE, EXIT_INPUT, EXIT_CLUSTER, EXIT_TIMEOUT, EXIT_VERIFY, EXIT_ABORTED, EXIT_CONFLICT, EXIT_IO = (
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    74,
-)
+def injector_case(expect: str, **config: Any) -> Case:
+    """kube-inject of :data:`DEPLOYMENT` whose injector config has the keys ``config``."""
+    return inject_case(DEPLOYMENT, expect, setup=(injector(**config),))
+
+
+def settings_file_case(name: str, content: str, expect: str) -> Case:
+    """kube-inject of :data:`DEPLOYMENT` with one of the settings files of :func:`injector` replaced by ``content``."""
+    return inject_case(DEPLOYMENT, expect, setup=(injector(), write(name, content)))
+
+
+def profiles_case(profiles: Mapping[str, str], expect: str, *extra: str, **kwargs: Any) -> Case:
+    """``manifest generate -d {tmp}/md EXTRA``: a --manifests directory with only the files ``profiles`` (paths
+    under md/profiles/)."""
+    files = {f"md/profiles/{name}": text for name, text in profiles.items()}
+    return generate("-d", "{tmp}/md", *extra, files=files, expect=expect, **kwargs)
+
 
 _CONFIG: dict[str, Case] = {
     # --- the CLI's own error lines -------------------------------------------------------------------------------
-    "meshctl/cli/app.py::_usage_message::error-line#1": case(
-        "manifest", "generate", "--no-such-flag", exit=EXIT_USAGE, expect=r"^error: No such option: --no-such-flag$"
+    "meshctl/cli/app.py::_usage_message::error-line#1": generate(
+        "--no-such-flag", exit=EXIT_USAGE, expect=r"^error: No such option: --no-such-flag$"
     ),
-    "meshctl/cli/app.py::_interrupted::error-line#1": case(
-        "manifest",
-        "generate",
-        exit=130,
-        expect=r"^error: interrupted$",
-        setup=(fault("meshctl.render.pipeline", "render", KeyboardInterrupt),),
+    "meshctl/cli/app.py::_interrupted::error-line#1": generate(
+        exit=130, expect=r"^error: interrupted$", setup=(render_fault(KeyboardInterrupt),)
     ),
-    "meshctl/cli/app.py::_io_error::LocalIOError#1": case(
-        "manifest",
-        "generate",
+    "meshctl/cli/app.py::_io_error::LocalIOError#1": generate(
         exit=EXIT_IO,
         expect=r"^error: cannot access /some/where: Input/output error$",
-        setup=(fault("meshctl.render.pipeline", "render", lambda: OSError(5, "Input/output error", "/some/where")),),
+        setup=(render_fault(lambda: OSError(5, "Input/output error", "/some/where")),),
     ),
-    "meshctl/cli/app.py::_io_error::LocalIOError#2": case(
-        "manifest",
-        "generate",
+    "meshctl/cli/app.py::_io_error::LocalIOError#2": generate(
         exit=EXIT_IO,
         expect=r"^error: local I/O error: Input/output error$",
-        setup=(fault("meshctl.render.pipeline", "render", lambda: OSError(5, "Input/output error")),),
+        setup=(render_fault(lambda: OSError(5, "Input/output error")),),
     ),
-    "meshctl/cli/app.py::_check_arguments::InputLimitError#1": case(
-        "manifest",
-        "generate",
+    "meshctl/cli/app.py::_check_arguments::InputLimitError#1": generate(
         "--set",
         "values.x=" + "a" * 70_000,
-        exit=EXIT_INPUT,
         expect=r"^error: argument 4 is too long \(70009 characters; the limit is 65536\)$",
     ),
-    "meshctl/cli/app.py::_check_arguments::InputLimitError#2": case(
-        "manifest",
-        "generate",
+    "meshctl/cli/app.py::_check_arguments::InputLimitError#2": generate(
         "--set",
         "values.x=\udcff",
-        exit=EXIT_INPUT,
         expect=r"^error: argument 4 is not UTF-8 text \(invalid byte at offset 9\): values.x=\\xff$",
     ),
-    "meshctl/cli/app.py::run::error-line#1": case(
-        "manifest",
-        "generate",
+    "meshctl/cli/app.py::run::error-line#1": generate(
         exit=70,
         expect=r"^error: internal error: RuntimeError: a simulated bug$",
-        setup=(fault("meshctl.render.pipeline", "render", lambda: RuntimeError("a simulated bug")),),
+        setup=(render_fault(lambda: RuntimeError("a simulated bug")),),
     ),
-    "meshctl/cli/app.py::_StdoutGuard._fail::LocalIOError#1": case(
+    "meshctl/cli/app.py::_StdoutGuard._fail::LocalIOError#1": full_stdout_case(
         "manifest",
         "generate",
-        exit=EXIT_IO,
-        expect=r"^error: cannot write to standard output: No space left on device$",
         also=r"^hint: check where stdout goes",  # the guard's line, not the final flush's (which has no hint)
-        subprocess=True,
-        stdout_to="/dev/full",
     ),
     "meshctl/cli/output.py::format_error::error-line#1": case(
         "profile", "dump", "no-such-profile", exit=EXIT_INPUT, expect=r"^error: unknown profile 'no-such-profile'$"
@@ -357,13 +407,11 @@ _CONFIG: dict[str, Case] = {
         exit=EXIT_USAGE,
         expect=r"^error: --delete-user-config only goes with --purge$",
     ),
-    "meshctl/render/components.py::resolve_label::UsageError#1": case(
-        "manifest", "generate", "--component", "Bogus", exit=EXIT_USAGE, expect=r"^error: unknown component 'Bogus'$"
+    "meshctl/render/components.py::resolve_label::UsageError#1": generate(
+        "--component", "Bogus", exit=EXIT_USAGE, expect=r"^error: unknown component 'Bogus'$"
     ),
     # --- reading -f files ------------------------------------------------------------------------------------------
-    "meshctl/config/layering.py::_stdin_check::UsageError#1": case(
-        "manifest",
-        "generate",
+    "meshctl/config/layering.py::_stdin_check::UsageError#1": generate(
         "-f",
         "-",
         "-f",
@@ -372,334 +420,145 @@ _CONFIG: dict[str, Case] = {
         exit=EXIT_USAGE,
         expect=r"^error: -f -: standard input may only be the last -f$",
     ),
-    "meshctl/config/layering.py::_string_setting::InputError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "p.yaml",
-        files={"p.yaml": "spec:\n  profile: [1]\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: p.yaml: spec.profile must be a string, not a list of 1$",
+    "meshctl/config/layering.py::_string_setting::InputError#1": file_case(
+        "p.yaml", "spec:\n  profile: [1]\n", r"^error: p.yaml: spec.profile must be a string, not a list of 1$"
     ),
-    "meshctl/config/loading.py::read_source::InputError#2": case(
-        "manifest",
-        "generate",
-        "-f",
-        "d",
-        files={"d/x": ""},
-        exit=EXIT_INPUT,
-        expect=r"^error: cannot read d: is a directory$",
+    "meshctl/config/loading.py::read_source::InputError#2": generate(
+        "-f", "d", files={"d/x": ""}, expect=r"^error: cannot read d: is a directory$"
     ),
-    "meshctl/config/loading.py::read_source::InputError#3": case(
-        "manifest",
-        "generate",
-        "-f",
-        "missing.yaml",
-        exit=EXIT_INPUT,
-        expect=r"^error: cannot read missing.yaml: No such file or directory$",
+    "meshctl/config/loading.py::read_source::InputError#3": generate(
+        "-f", "missing.yaml", expect=r"^error: cannot read missing.yaml: No such file or directory$"
     ),
-    "meshctl/config/loading.py::read_source::LocalIOError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "/proc/self/mem",
-        exit=EXIT_IO,
-        expect=r"^error: cannot read /proc/self/mem: Input/output error$",
+    "meshctl/config/loading.py::read_source::LocalIOError#1": generate(
+        "-f", "/proc/self/mem", exit=EXIT_IO, expect=r"^error: cannot read /proc/self/mem: Input/output error$"
     ),
-    "meshctl/config/loading.py::_size_error::InputLimitError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "big.yaml",
-        files={"big.yaml": "#" + "x" * (4 * 1024 * 1024) + "\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: big.yaml: input too large \(4.0 MiB; the limit is 4 MiB\)$",
+    "meshctl/config/loading.py::_size_error::InputLimitError#1": file_case(
+        "big.yaml", OVER_4_MIB, r"^error: big.yaml: input too large \(4.0 MiB; the limit is 4 MiB\)$"
     ),
-    "meshctl/config/loading.py::decode::InputLimitError#1": case(
-        "manifest",
-        "generate",
-        "-f",
+    "meshctl/config/loading.py::decode::InputLimitError#1": file_case(
         "latin1.yaml",
-        files={"latin1.yaml": b"spec: {profile: d\xe9mo}\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: latin1.yaml: not UTF-8 text \(invalid byte 0xe9 at offset 17\)$",
+        b"spec: {profile: d\xe9mo}\n",
+        r"^error: latin1.yaml: not UTF-8 text \(invalid byte 0xe9 at offset 17\)$",
     ),
-    "meshctl/config/loading.py::decode::InputLimitError#2": case(
-        "manifest",
-        "generate",
-        "-f",
-        "-",
-        stdin="spec: {profile: \udcff}\n",
-        exit=EXIT_INPUT,
-        expect=r"^error: <stdin>: not UTF-8 text \(lone surrogate at offset 16\)$",
+    "meshctl/config/loading.py::decode::InputLimitError#2": stdin_case(
+        "spec: {profile: \udcff}\n", r"^error: <stdin>: not UTF-8 text \(lone surrogate at offset 16\)$"
     ),
-    "meshctl/config/loading.py::decode::InputLimitError#3": case(
-        "manifest",
-        "generate",
-        "-f",
-        "bin.yaml",
-        files={"bin.yaml": b"spec: {}\n\x00\x01\x02"},
-        exit=EXIT_INPUT,
-        expect=r"^error: bin.yaml: binary data \(control character U\+0000 on line 2\)$",
+    "meshctl/config/loading.py::decode::InputLimitError#3": file_case(
+        "bin.yaml", b"spec: {}\n\x00\x01\x02", r"^error: bin.yaml: binary data \(control character U\+0000 on line 2\)$"
     ),
-    "meshctl/config/loading.py::_depth_error::InputLimitError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "deep.yaml",
-        files={"deep.yaml": "spec: " + "[" * 200 + "]" * 200 + "\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: deep.yaml: nesting deeper than 100 levels$",
+    "meshctl/config/loading.py::_depth_error::InputLimitError#1": file_case(
+        "deep.yaml", "spec: " + "[" * 200 + "]" * 200 + "\n", r"^error: deep.yaml: nesting deeper than 100 levels$"
     ),
-    "meshctl/config/loading.py::_Builder.build::InputLimitError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "rec.yaml",
-        files={"rec.yaml": "spec: &x {values: [*x]}\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: rec.yaml:1:\d+: recursive YAML alias$",
+    "meshctl/config/loading.py::_Builder.build::InputLimitError#1": file_case(
+        "rec.yaml", "spec: &x {values: [*x]}\n", r"^error: rec.yaml:1:\d+: recursive YAML alias$"
     ),
-    "meshctl/config/loading.py::_Builder.build::InputLimitError#2": case(
-        "manifest",
-        "generate",
-        "-f",
+    "meshctl/config/loading.py::_Builder.build::InputLimitError#2": file_case(
         "bomb.yaml",
-        exit=EXIT_INPUT,
-        files={
-            "bomb.yaml": "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
-            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 6))
-        },
-        expect=r"^error: bomb.yaml: YAML aliases expand to more than 10000 extra nodes$",
+        "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 6)),
+        r"^error: bomb.yaml: YAML aliases expand to more than 10000 extra nodes$",
     ),
-    "meshctl/config/loading.py::_Builder.build::InputLimitError#3": case(
-        "manifest",
-        "generate",
-        "-f",
+    "meshctl/config/loading.py::_Builder.build::InputLimitError#3": file_case(
         "wide.yaml",
-        files={"wide.yaml": 'a: &a "' + "x" * 600_000 + '"\nb: [*a, *a]\n'},
-        exit=EXIT_INPUT,
-        expect=r"^error: wide.yaml: YAML aliases expand to more than 1 MiB of text$",
+        'a: &a "' + "x" * 600_000 + '"\nb: [*a, *a]\n',
+        r"^error: wide.yaml: YAML aliases expand to more than 1 MiB of text$",
     ),
-    "meshctl/config/loading.py::_Builder.tag_error::InputError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "tag.yaml",
-        files={"tag.yaml": "spec: !!binary abc\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: tag.yaml:1:7: unsupported YAML tag tag:yaml.org,2002:binary$",
+    "meshctl/config/loading.py::_Builder.tag_error::InputError#1": file_case(
+        "tag.yaml", "spec: !!binary abc\n", r"^error: tag.yaml:1:7: unsupported YAML tag tag:yaml.org,2002:binary$"
     ),
-    "meshctl/config/loading.py::_Builder.scalar::InputError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "int.yaml",
-        files={"int.yaml": "spec:\n  values: {x: 0b_}\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: int.yaml:2:\d+: 0b_ is not a valid integer$",
+    "meshctl/config/loading.py::_Builder.scalar::InputError#1": file_case(
+        "int.yaml", "spec:\n  values: {x: 0b_}\n", r"^error: int.yaml:2:\d+: 0b_ is not a valid integer$"
     ),
-    "meshctl/config/loading.py::_Builder.scalar::InputError#2": case(
-        "manifest",
-        "generate",
-        "-f",
-        "inf.yaml",
-        files={"inf.yaml": "spec:\n  values: {x: .inf}\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: inf.yaml:2:\d+: .inf is not a finite number$",
+    "meshctl/config/loading.py::_Builder.scalar::InputError#2": file_case(
+        "inf.yaml", "spec:\n  values: {x: .inf}\n", r"^error: inf.yaml:2:\d+: .inf is not a finite number$"
     ),
-    "meshctl/config/loading.py::_Builder.mapping::InputError#1": case(
-        "manifest",
-        "generate",
-        "-f",
+    "meshctl/config/loading.py::_Builder.mapping::InputError#1": file_case(
         "key.yaml",
-        files={"key.yaml": "spec:\n  ? [a]\n  : 1\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: key.yaml:2:5: a mapping key must be a plain value, not a list or map$",
+        "spec:\n  ? [a]\n  : 1\n",
+        r"^error: key.yaml:2:5: a mapping key must be a plain value, not a list or map$",
     ),
-    "meshctl/config/loading.py::_Builder.mapping::InputLimitError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "dup.yaml",
-        files={"dup.yaml": "spec: {profile: demo, profile: minimal}\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: dup.yaml:1:\d+: duplicate key 'profile'$",
+    "meshctl/config/loading.py::_Builder.mapping::InputLimitError#1": file_case(
+        "dup.yaml", "spec: {profile: demo, profile: minimal}\n", r"^error: dup.yaml:1:\d+: duplicate key 'profile'$"
     ),
-    "meshctl/config/loading.py::_Builder.merge_sources::InputError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "merge.yaml",
-        files={"merge.yaml": "spec:\n  <<: [1]\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: merge.yaml:2:\d+: '<<' merges only maps$",
+    "meshctl/config/loading.py::_Builder.merge_sources::InputError#1": file_case(
+        "merge.yaml", "spec:\n  <<: [1]\n", r"^error: merge.yaml:2:\d+: '<<' merges only maps$"
     ),
-    "meshctl/config/loading.py::load_documents::InputError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "broken.yaml",
-        files={"broken.yaml": "spec: [\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: broken.yaml:2:1: invalid YAML: did not find expected node content$",
+    "meshctl/config/loading.py::load_documents::InputError#1": file_case(
+        "broken.yaml", "spec: [\n", r"^error: broken.yaml:2:1: invalid YAML: did not find expected node content$"
     ),
-    "meshctl/config/loading.py::load_iop::InputLimitError#1": case(
-        "manifest",
-        "generate",
-        "-f",
+    "meshctl/config/loading.py::load_iop::InputLimitError#1": file_case(
         "two.yaml",
-        files={"two.yaml": "spec: {}\n---\nspec: {}\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: two.yaml: holds 2 YAML documents; a file may hold one IstioOperator$",
+        "spec: {}\n---\nspec: {}\n",
+        r"^error: two.yaml: holds 2 YAML documents; a file may hold one IstioOperator$",
     ),
-    "meshctl/config/loading.py::load_iop::InputError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "list.yaml",
-        files={"list.yaml": "- spec\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: list.yaml: an IstioOperator document must be a map, not list$",
+    "meshctl/config/loading.py::load_iop::InputError#1": file_case(
+        "list.yaml", "- spec\n", r"^error: list.yaml: an IstioOperator document must be a map, not list$"
     ),
-    "meshctl/config/loading.py::load_iop::InputError#2": case(
-        "manifest",
-        "generate",
-        "-f",
-        "kind.yaml",
-        files={"kind.yaml": "kind: Deployment\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: kind.yaml: kind is 'Deployment', expected IstioOperator$",
+    "meshctl/config/loading.py::load_iop::InputError#2": file_case(
+        "kind.yaml", "kind: Deployment\n", r"^error: kind.yaml: kind is 'Deployment', expected IstioOperator$"
     ),
-    "meshctl/config/loading.py::load_iop::InputError#3": case(
-        "manifest",
-        "generate",
-        "-f",
-        "api.yaml",
-        files={"api.yaml": "apiVersion: v1\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: api.yaml: apiVersion is 'v1', expected install.istio.io/v1alpha1$",
+    "meshctl/config/loading.py::load_iop::InputError#3": file_case(
+        "api.yaml", "apiVersion: v1\n", r"^error: api.yaml: apiVersion is 'v1', expected install.istio.io/v1alpha1$"
     ),
-    "meshctl/config/loading.py::load_iop::InputError#4": case(
-        "manifest",
-        "generate",
-        "-f",
-        "spec.yaml",
-        files={"spec.yaml": "spec: 3\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: spec.yaml: spec must be a map$",
+    "meshctl/config/loading.py::load_iop::InputError#4": file_case(
+        "spec.yaml", "spec: 3\n", r"^error: spec.yaml: spec must be a map$"
     ),
-    "meshctl/config/loading.py::load_iop_files::InputLimitError#1": case(
-        "manifest",
-        "generate",
+    "meshctl/config/loading.py::load_iop_files::InputLimitError#1": generate(
         *(a for i in range(5) for a in ("-f", f"part{i}.yaml")),
-        exit=EXIT_INPUT,
         files={f"part{i}.yaml": "#" + "x" * (4 * 1024 * 1024 - 100) + "\n" for i in range(5)},
         expect=r"^error: part4.yaml: the -f inputs together exceed 16 MiB \(the limit on all input files\)$",
     ),
     # --- --set and other paths -------------------------------------------------------------------------------------
-    "meshctl/config/paths.py::int_range_error::InputLimitError#1": case(
-        "manifest",
-        "generate",
+    "meshctl/config/paths.py::int_range_error::InputLimitError#1": generate(
         "--set",
         "values.pilot.replicaCount=99999999999999999999",
-        exit=EXIT_INPUT,
         expect=r"^error: --set values.pilot.replicaCount: integer 99999999999999999999 is out of range \(64-bit signed",
     ),
-    "meshctl/config/paths.py::_check_depth::InputLimitError#1": case(
-        "manifest",
-        "generate",
+    "meshctl/config/paths.py::_check_depth::InputLimitError#1": generate(
         "--set",
         ".".join(["a"] * 120) + "=1",
-        exit=EXIT_INPUT,
         expect=r"^error: --set: path has 120 segments; the limit is 100 \(the nesting limit of files\)$",
     ),
     # --- profiles and --manifests ----------------------------------------------------------------------------------
-    "meshctl/config/profiles.py::_names::LocalIOError#1": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/md",
-        files={"md/profiles/default.yaml": "{}\n"},
+    "meshctl/config/profiles.py::_names::LocalIOError#1": profiles_case(
+        {"default.yaml": "{}\n"},
+        r"^error: cannot read directory .*/md/profiles: Permission denied$",
         exit=EXIT_IO,
         setup=(fault("os", "scandir", lambda: PermissionError(13, "Permission denied")),),
-        expect=r"^error: cannot read directory .*/md/profiles: Permission denied$",
     ),
-    "meshctl/config/profiles.py::load_profile::InputError#1": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/md",
-        files={"md/profiles/default.yaml": "- spec\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: profile default: .*/md/profiles/default.yaml is not an IstioOperator document$",
+    "meshctl/config/profiles.py::load_profile::InputError#1": profiles_case(
+        {"default.yaml": "- spec\n"},
+        r"^error: profile default: .*/md/profiles/default.yaml is not an IstioOperator document$",
     ),
-    "meshctl/config/profiles.py::_load_layer::InputError#1": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/md",
+    "meshctl/config/profiles.py::_load_layer::InputError#1": profiles_case(
+        {"default.yaml": "spec: {}\n", "platforms/gke.yaml": "- 1\n"},
+        r"^error: platform gke: .*/md/profiles/platforms/gke.yaml must hold a map of values$",
         "--set",
         "values.global.platform=gke",
-        exit=EXIT_INPUT,
-        files={"md/profiles/default.yaml": "spec: {}\n", "md/profiles/platforms/gke.yaml": "- 1\n"},
-        expect=r"^error: platform gke: .*/md/profiles/platforms/gke.yaml must hold a map of values$",
     ),
-    "meshctl/config/profiles.py::_load_named::InputError#1": case(
-        "manifest",
-        "generate",
-        "--set",
-        "values.global.platform=bogus",
-        exit=EXIT_INPUT,
-        expect=r"^error: unknown platform 'bogus'$",
+    "meshctl/config/profiles.py::_load_named::InputError#1": generate(
+        "--set", "values.global.platform=bogus", expect=r"^error: unknown platform 'bogus'$"
     ),
-    "meshctl/config/loading.py::load_yaml_file::InputError#1": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/md",
-        files={"md/profiles/default.yaml": "spec: {}\n---\nspec: {}\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: .*/md/profiles/default.yaml: holds 2 YAML documents; expected one$",
+    "meshctl/config/loading.py::load_yaml_file::InputError#1": profiles_case(
+        {"default.yaml": "spec: {}\n---\nspec: {}\n"},
+        r"^error: .*/md/profiles/default.yaml: holds 2 YAML documents; expected one$",
     ),
-    "meshctl/config/resources.py::_user_dir::InputError#1": case(
-        "manifest",
-        "generate",
-        "-d",
-        "file",
-        files={"file": "x"},
-        exit=EXIT_INPUT,
-        expect=r"^error: --manifests file: not a directory$",
+    "meshctl/config/resources.py::_user_dir::InputError#1": generate(
+        "-d", "file", files={"file": "x"}, expect=r"^error: --manifests file: not a directory$"
     ),
     # --- the effective configuration --------------------------------------------------------------------------------
-    "meshctl/config/layering.py::build_effective_config::ValidationError#1": case(
-        "manifest",
-        "generate",
-        "-f",
+    "meshctl/config/layering.py::build_effective_config::ValidationError#1": file_case(
         "v.yaml",
-        files={"v.yaml": "spec:\n  values:\n    pilot:\n      replicaCount: abc\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: invalid configuration: 1 problem$",
+        "spec:\n  values:\n    pilot:\n      replicaCount: abc\n",
+        r"^error: invalid configuration: 1 problem$",
         also=r"hint: fix the settings above, or pass --force",
     ),
-    "meshctl/config/layering.py::strict_error::InputError#1": case(
-        "--strict",
-        "manifest",
-        "generate",
-        "--set",
-        "values.pilot.unknownSetting=1",
-        exit=EXIT_INPUT,
-        expect=r"^error: values.pilot.unknownSetting: meshctl does not use this key",
+    "meshctl/config/layering.py::strict_error::InputError#1": strict_case(
+        "values.pilot.unknownSetting=1", expect=r"^error: values.pilot.unknownSetting: meshctl does not use this key"
     ),
-    "meshctl/config/layering.py::strict_error::InputError#2": case(
-        "--strict",
-        "manifest",
-        "generate",
-        "--set",
+    "meshctl/config/layering.py::strict_error::InputError#2": strict_case(
         "values.pilot.one=1",
-        "--set",
         "values.pilot.two=2",
-        exit=EXIT_INPUT,
         expect=r"^error: 2 configuration warnings \(errors because of --strict\)$",
     ),
 }
@@ -707,26 +566,15 @@ _CONFIG: dict[str, Case] = {
 
 _INJECT: dict[str, Case] = {
     # --- kube-inject: options, reading and writing ---------------------------------------------------------------
-    "meshctl/cli/inject.py::_check_options::UsageError#1": case(
-        "kube-inject",
-        "-f",
-        "in.yaml",
+    "meshctl/cli/inject.py::_check_options::UsageError#1": kube_inject(
         "--from-cluster",
         "--set",
         "profile=demo",
-        files={"in.yaml": DEPLOYMENT},
         exit=EXIT_USAGE,
         expect=r"^error: --from-cluster does not go with --set, --operatorFileName, --manifests or --force$",
     ),
-    "meshctl/cli/inject.py::_check_options::UsageError#2": case(
-        "kube-inject",
-        "-f",
-        "in.yaml",
-        "--istioNamespace",
-        "mesh",
-        files={"in.yaml": DEPLOYMENT},
-        exit=EXIT_USAGE,
-        expect=r"^error: --istioNamespace only apply with --from-cluster$",
+    "meshctl/cli/inject.py::_check_options::UsageError#2": kube_inject(
+        "--istioNamespace", "mesh", exit=EXIT_USAGE, expect=r"^error: --istioNamespace only apply with --from-cluster$"
     ),
     "meshctl/cli/inject.py::_check_options::UsageError#3": case(
         "kube-inject",
@@ -743,105 +591,75 @@ _INJECT: dict[str, Case] = {
         args=(*INJ, "-o", "no/such/dir/out.yaml"),
     ),
     "meshctl/cli/inject.py::_write_file::InputError#2": inject_case(
-        DEPLOYMENT,
-        r"^error: cannot write inj: Is a directory$",
-        args=(*INJ, "-o", "inj"),
+        DEPLOYMENT, r"^error: cannot write inj: Is a directory$", args=(*INJ, "-o", "inj")
     ),
-    "meshctl/ops/inject.py::read_text::InputError#2": case(
-        "kube-inject",
-        "-f",
-        "missing.yaml",
-        *INJ,
-        setup=(injector(),),
-        exit=EXIT_INPUT,
-        expect=r"^error: --filename: cannot read missing.yaml: No such file or directory$",
+    "meshctl/ops/inject.py::read_text::InputError#2": inject_file_case(
+        "missing.yaml", r"^error: --filename: cannot read missing.yaml: No such file or directory$"
     ),
-    "meshctl/ops/inject.py::read_text::InputError#3": case(
-        "kube-inject",
-        "-f",
-        "in.yaml",
-        *INJ,
-        setup=(injector(),),
-        files={"in.yaml": b"kind: \xff\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: --filename: in.yaml is not UTF-8 text: invalid start byte$",
+    "meshctl/ops/inject.py::read_text::InputError#3": inject_case(
+        b"kind: \xff\n", r"^error: --filename: in.yaml is not UTF-8 text: invalid start byte$"
     ),
-    "meshctl/ops/inject.py::_rendered_configmaps::InputError#1": case(
-        "kube-inject",
-        "-f",
-        "in.yaml",
+    "meshctl/ops/inject.py::_rendered_configmaps::InputError#1": kube_inject(
         "--set",
         "components.pilot.enabled=false",
-        files={"in.yaml": DEPLOYMENT},
         exit=EXIT_INPUT,
         expect=r"^error: this configuration renders no istio-sidecar-injector ConfigMap",
     ),
     # --- kube-inject: the injector settings ------------------------------------------------------------------------
-    "meshctl/inject/settings.py::InjectorConfig.template::InputError#1": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/settings.py::InjectorConfig.template::InputError#1": injector_case(
         r"^error: requested injection template 'nosuch' not found; the injector has: gateway, sidecar$",
-        setup=(injector(defaultTemplates=["nosuch"]),),
+        defaultTemplates=["nosuch"],
     ),
-    "meshctl/inject/settings.py::_load::InputError#1": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/settings.py::_load::InputError#1": settings_file_case(
+        "inj/values.json",
+        "a: [\n",
         r"^error: inj/values.json: the injector values is not valid YAML \(line 2, column 1\): did not find",
-        setup=(injector(), write("inj/values.json", "a: [\n")),
     ),
-    "meshctl/inject/settings.py::_data_of::InputError#1": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/settings.py::_data_of::InputError#1": settings_file_case(
+        "inj/values.json",
+        "kind: ConfigMap\ndata: {config: x}\n",
         r"^error: inj/values.json: the ConfigMap has no data key 'values'$",
-        setup=(injector(), write("inj/values.json", "kind: ConfigMap\ndata: {config: x}\n")),
     ),
-    "meshctl/inject/settings.py::parse_injector_config::InputError#1": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/settings.py::parse_injector_config::InputError#1": settings_file_case(
+        "inj/config.yaml",
+        "- sidecar\n",
         r"^error: inj/config.yaml: the injector configuration must be a mapping with 'templates'$",
-        setup=(injector(), write("inj/config.yaml", "- sidecar\n")),
     ),
-    "meshctl/inject/settings.py::parse_injector_config::InputError#2": inject_case(
-        DEPLOYMENT,
-        r"^error: inj/config.yaml: 'templates' must map template names to template text$",
-        setup=(injector(templates={"sidecar": 1}),),
+    "meshctl/inject/settings.py::parse_injector_config::InputError#2": injector_case(
+        r"^error: inj/config.yaml: 'templates' must map template names to template text$", templates={"sidecar": 1}
     ),
-    "meshctl/inject/settings.py::_mapping::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: inj/config.yaml: 'aliases' must be a mapping$", setup=(injector(aliases=["a"]),)
+    "meshctl/inject/settings.py::_mapping::InputError#1": injector_case(
+        r"^error: inj/config.yaml: 'aliases' must be a mapping$", aliases=["a"]
     ),
-    "meshctl/inject/settings.py::_list::InputError#1": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/settings.py::_list::InputError#1": injector_case(
         r"^error: inj/config.yaml: 'neverInjectSelector' must be a list$",
-        setup=(injector(neverInjectSelector={"matchLabels": {"a": "b"}}),),
+        neverInjectSelector={"matchLabels": {"a": "b"}},
     ),
-    "meshctl/inject/settings.py::parse_mesh_config::InputError#1": inject_case(
-        DEPLOYMENT,
-        r"^error: inj/mesh.yaml: the mesh configuration must be a mapping$",
-        setup=(injector(), write("inj/mesh.yaml", "- 1\n")),
+    "meshctl/inject/settings.py::parse_mesh_config::InputError#1": settings_file_case(
+        "inj/mesh.yaml", "- 1\n", r"^error: inj/mesh.yaml: the mesh configuration must be a mapping$"
     ),
-    "meshctl/inject/settings.py::parse_values::InputError#1": inject_case(
-        DEPLOYMENT,
-        r"^error: inj/values.json: the injector values must be a mapping$",
-        setup=(injector(), write("inj/values.json", "[1]\n")),
+    "meshctl/inject/settings.py::parse_values::InputError#1": settings_file_case(
+        "inj/values.json", "[1]\n", r"^error: inj/values.json: the injector values must be a mapping$"
     ),
-    "meshctl/inject/settings.py::parse_values::InputError#2": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/settings.py::parse_values::InputError#2": settings_file_case(
+        "inj/values.json",
+        "since: 2020-01-01\n",
         r"^error: inj/values.json: the injector values must be JSON data: Object of type date",
-        setup=(injector(), write("inj/values.json", "since: 2020-01-01\n")),
     ),
-    "meshctl/inject/policy.py::_selects::InputError#1": inject_case(
-        DEPLOYMENT, r"^error: injector selector 3 is not a label selector$", setup=(injector(neverInjectSelector=[3]),)
+    "meshctl/inject/policy.py::_selects::InputError#1": injector_case(
+        r"^error: injector selector 3 is not a label selector$", neverInjectSelector=[3]
     ),
-    "meshctl/inject/policy.py::_selects::InputError#2": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/policy.py::_selects::InputError#2": injector_case(
         r"^error: injector selector \{'matchExpressions': 3\}: matchExpressions must be a list",
-        setup=(injector(neverInjectSelector=[{"matchExpressions": 3}]),),
+        neverInjectSelector=[{"matchExpressions": 3}],
     ),
-    "meshctl/inject/policy.py::_expression::InputError#1": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/policy.py::_expression::InputError#1": injector_case(
         r"^error: injector selector: the values of key 'app' must be a list$",
-        setup=(injector(neverInjectSelector=[{"matchExpressions": [{"key": "app", "operator": "In", "values": 3}]}]),),
+        neverInjectSelector=[{"matchExpressions": [{"key": "app", "operator": "In", "values": 3}]}],
     ),
-    "meshctl/inject/policy.py::_expression::InputError#2": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/policy.py::_expression::InputError#2": injector_case(
         r"^error: injector selector: unknown operator 'Near' for key 'app'$",
-        setup=(injector(neverInjectSelector=[{"matchExpressions": [{"key": "app", "operator": "Near"}]}]),),
+        neverInjectSelector=[{"matchExpressions": [{"key": "app", "operator": "Near"}]}],
     ),
     # --- kube-inject: the manifest and its pods ----------------------------------------------------------------------
     "meshctl/inject/workloads.py::_load::InputError#1": inject_case(
@@ -878,29 +696,24 @@ _INJECT: dict[str, Case] = {
         pod("{proxy.istio.io/overrides: '[1]'}"),
         r"^error: annotation proxy.istio.io/overrides must be a JSON object with containers and initContainers$",
     ),
-    "meshctl/inject/pod.py::inject::RenderError#1": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/pod.py::inject::RenderError#1": injector_case(
         r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' read a value the settings lack",
-        setup=(injector(templates={"sidecar": "{{ .Values.nosuch.x }}"}),),
+        templates={"sidecar": "{{ .Values.nosuch.x }}"},
     ),
-    "meshctl/inject/pod.py::inject::RenderError#2": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/pod.py::inject::RenderError#2": injector_case(
         r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' produced invalid YAML: ",
-        setup=(injector(templates={"sidecar": "a: [\n"}),),
+        templates={"sidecar": "a: [\n"},
     ),
-    "meshctl/inject/pod.py::inject::RenderError#3": inject_case(
-        DEPLOYMENT,
+    "meshctl/inject/pod.py::inject::RenderError#3": injector_case(
         r"^error: Deployment web \(in.yaml:1\): injection template 'sidecar' did not produce a pod fragment$",
-        setup=(injector(templates={"sidecar": "- 1\n"}),),
+        templates={"sidecar": "- 1\n"},
     ),
 }
 
 
 def template_case(template: str, expect: str) -> Case:
     """kube-inject whose injector's ``sidecar`` template is ``template`` (Go template text; errors are exit 3)."""
-    return inject_case(
-        DEPLOYMENT, r"^error: template sidecar:1:\d+: " + expect, setup=(injector(templates={"sidecar": template}),)
-    )
+    return injector_case(r"^error: template sidecar:1:\d+: " + expect, templates={"sidecar": template})
 
 
 _TEMPLATES: dict[str, Case] = {
@@ -971,17 +784,21 @@ def manifests(**files: str) -> Step:
     return step
 
 
-def template_file_case(text: str, expect: str, *extra: str) -> Case:
+def manifests_case(expect: str, *steps: Step, args: tuple[str, ...] = ()) -> Case:
+    """``manifest generate -d {tmp}/m ARGS`` with the copy of :func:`manifests`, changed by ``steps``."""
+    return generate("-d", "{tmp}/m", *args, expect=expect, setup=(manifests(), *steps))
+
+
+def template_file_case(text: str, expect: str) -> Case:
     """manifest generate with --manifests m whose pilot component has one more template, ``text``."""
-    return case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/m",
-        *extra,
-        exit=EXIT_INPUT,
-        expect=expect,
-        setup=(manifests(), write("m/pilot/zz-extra.yaml.j2", text)),
+    return manifests_case(expect, write("m/pilot/zz-extra.yaml.j2", text))
+
+
+def istiod_template(spec: str) -> Step:
+    """Setup: pilot's Deployment template in m/ (of :func:`manifests`) replaced by a Deployment istiod with ``spec``."""
+    return write(
+        "m/pilot/deployment.yaml.j2",
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: istiod, namespace: istio-system}}\nspec: {spec}\n",
     )
 
 
@@ -994,58 +811,28 @@ def overlay(patch: str, k8s: str = "") -> dict[str, str]:
 
 
 def k8s_case(k8s: str, expect: str, *, patch: str = "", force: bool = True) -> Case:
-    return case(
-        "manifest",
-        "generate",
-        "-f",
-        "iop.yaml",
-        *(("--force",) if force else ()),
-        files=overlay(patch, k8s),
-        exit=EXIT_INPUT,
-        expect=expect,
-    )
+    return generate("-f", "iop.yaml", *(("--force",) if force else ()), files=overlay(patch, k8s), expect=expect)
 
 
 RENDER_REJECTED = r"hint: a setting renders an object the API server would reject"
+#: --set assignments: an hpaSpec for pilot, whose autoscaler is off (a setting without effect).
+HPA_WITHOUT_AUTOSCALER = ("values.pilot.autoscaleEnabled=false", "components.pilot.k8s.hpaSpec.minReplicas=2")
 
 _RENDER: dict[str, Case] = {
     # --- templates of --manifests DIR ------------------------------------------------------------------------------
-    "meshctl/render/components.py::load_values_file::RenderError#1": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/m",
-        exit=EXIT_INPUT,
-        expect=r"^error: values file .*/m/pilot/values.yaml cannot be "
-        r"read: Is a directory$",
-        setup=(manifests(), _replace_with_directory("m/pilot/values.yaml")),
+    "meshctl/render/components.py::load_values_file::RenderError#1": manifests_case(
+        r"^error: values file .*/m/pilot/values.yaml cannot be read: Is a directory$",
+        _replace_with_directory("m/pilot/values.yaml"),
     ),
-    "meshctl/render/components.py::load_values_file::RenderError#2": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/m",
-        exit=EXIT_INPUT,
-        setup=(manifests(), write("m/pilot/values.yaml", "a: [\n")),
-        expect=r"^error: values file .*/m/pilot/values.yaml is not valid YAML: while parsing a flow node",
+    "meshctl/render/components.py::load_values_file::RenderError#2": manifests_case(
+        r"^error: values file .*/m/pilot/values.yaml is not valid YAML: while parsing a flow node",
+        write("m/pilot/values.yaml", "a: [\n"),
     ),
-    "meshctl/render/components.py::load_values_file::RenderError#3": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/m",
-        exit=EXIT_INPUT,
-        setup=(manifests(), write("m/values.yaml", "- 1\n")),
-        expect=r"^error: values file .*/m/values.yaml must hold a map of values$",
+    "meshctl/render/components.py::load_values_file::RenderError#3": manifests_case(
+        r"^error: values file .*/m/values.yaml must hold a map of values$", write("m/values.yaml", "- 1\n")
     ),
-    "meshctl/render/pipeline.py::render_instance::RenderError#1": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/md",
-        files={"md/profiles/default.yaml": "spec: {}\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: no templates for component Base: .*/md/base is not a directory$",
+    "meshctl/render/pipeline.py::render_instance::RenderError#1": profiles_case(
+        {"default.yaml": "spec: {}\n"}, r"^error: no templates for component Base: .*/md/base is not a directory$"
     ),
     "meshctl/render/templates.py::render_template_dir.include_file::RenderError#1": template_file_case(
         '{{ include_file("no-such-file") }}',
@@ -1072,42 +859,15 @@ _RENDER: dict[str, Case] = {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
         r"^error: template .*/m/pilot/zz-extra.yaml.j2 produced a ConfigMap without metadata.name$",
     ),
-    "meshctl/render/k8s.py::_pod_spec::RenderError#1": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/m",
-        "--set",
-        "components.pilot.k8s.nodeSelector.disk=ssd",
-        exit=EXIT_INPUT,
-        setup=(
-            manifests(),
-            write(
-                "m/pilot/deployment.yaml.j2",
-                "apiVersion: apps/v1\nkind: Deployment\n"
-                "metadata: {name: istiod, namespace: istio-system}\nspec: {template: 3}\n",
-            ),
-        ),
-        expect=r"^error: components.pilot.k8s.nodeSelector: the pod template of Deployment istiod is not a map$",
+    "meshctl/render/k8s.py::_pod_spec::RenderError#1": manifests_case(
+        r"^error: components.pilot.k8s.nodeSelector: the pod template of Deployment istiod is not a map$",
+        istiod_template("{template: 3}"),
+        args=("--set", "components.pilot.k8s.nodeSelector.disk=ssd"),
     ),
-    "meshctl/render/k8s.py::_container::RenderError#1": case(
-        "manifest",
-        "generate",
-        "-d",
-        "{tmp}/m",
-        "--set",
-        "components.pilot.k8s.resources.limits.cpu=1",
-        exit=EXIT_INPUT,
-        setup=(
-            manifests(),
-            write(
-                "m/pilot/deployment.yaml.j2",
-                "apiVersion: apps/v1\nkind: Deployment\n"
-                "metadata: {name: istiod, namespace: istio-system}\n"
-                "spec: {template: {spec: {containers: [{name: other, image: x}]}}}\n",
-            ),
-        ),
-        expect=r"^error: components.pilot.k8s.resources: Deployment istiod has no container discovery$",
+    "meshctl/render/k8s.py::_container::RenderError#1": manifests_case(
+        r"^error: components.pilot.k8s.resources: Deployment istiod has no container discovery$",
+        istiod_template("{template: {spec: {containers: [{name: other, image: x}]}}}"),
+        args=("--set", "components.pilot.k8s.resources.limits.cpu=1"),
     ),
     # --- k8s settings and overlays of the IstioOperator ---------------------------------------------------------
     "meshctl/render/k8s.py::apply::RenderError#1": k8s_case(
@@ -1136,78 +896,38 @@ _RENDER: dict[str, Case] = {
     "meshctl/render/pipeline.py::add_labels::RenderError#1": k8s_case(
         "", r"^error: Deployment has no metadata map after overlays$", patch="{path: metadata, value: 3}"
     ),
-    "meshctl/render/pipeline.py::check_unique::RenderError#1": case(
-        "manifest",
-        "generate",
+    "meshctl/render/pipeline.py::check_unique::RenderError#1": generate(
         "--force",
-        "--set",
-        "components.ingressGateways[1].name=istio-ingressgateway",
-        "--set",
-        "components.ingressGateways[1].enabled=true",
-        exit=EXIT_INPUT,
+        *sets("components.ingressGateways[1].name=istio-ingressgateway", "components.ingressGateways[1].enabled=true"),
         expect=r"^error: Deployment istio-system/istio-ingressgateway is rendered twice \(by IngressGateways and",
     ),
-    "meshctl/render/pipeline.py::strict_error::RenderError#1": case(
-        "--strict",
-        "manifest",
-        "generate",
-        "--set",
-        "values.pilot.autoscaleEnabled=false",
-        "--set",
-        "components.pilot.k8s.hpaSpec.minReplicas=2",
-        exit=EXIT_INPUT,
+    "meshctl/render/pipeline.py::strict_error::RenderError#1": strict_case(
+        *HPA_WITHOUT_AUTOSCALER,
         expect=r"^error: components.pilot.k8s.hpaSpec has no effect: Pilot renders no HorizontalPodAutoscaler istiod",
     ),
-    "meshctl/render/pipeline.py::strict_error::RenderError#2": case(
-        "--strict",
-        "manifest",
-        "generate",
-        "--set",
-        "values.pilot.autoscaleEnabled=false",
-        "--set",
-        "components.pilot.k8s.hpaSpec.minReplicas=2",
-        "--set",
+    "meshctl/render/pipeline.py::strict_error::RenderError#2": strict_case(
+        *HPA_WITHOUT_AUTOSCALER,
         "components.pilot.k8s.overlays[0].kind=Service",
-        "--set",
         "components.pilot.k8s.overlays[0].name=nosuch",
-        exit=EXIT_INPUT,
         expect=r"^error: 2 settings have no effect \(errors because of --strict\)$",
     ),
-    "meshctl/render/k8scheck.py::check_objects::ValidationError#1": case(
-        "manifest",
-        "generate",
+    "meshctl/render/k8scheck.py::check_objects::ValidationError#1": generate(
         "--set",
         "components.pilot.k8s.replicaCount=99999999999",
-        exit=EXIT_INPUT,
         expect=r"^error: invalid configuration: 1 problem$",
         also=RENDER_REJECTED,
     ),
     # --- manifest generate -o ---------------------------------------------------------------------------------------
-    "meshctl/render/output.py::_refuse::InputError#1": case(
-        "manifest",
-        "generate",
-        "-o",
+    "meshctl/render/output.py::_refuse::InputError#1": output_case(
         "out",
+        r"^error: refusing to overwrite .*out: it holds mine.txt, which meshctl did not write$",
         files={"out/mine.txt": "x"},
-        exit=EXIT_INPUT,
-        expect=r"^error: refusing to overwrite .*out: it holds mine.txt, which meshctl did not write$",
     ),
-    "meshctl/render/output.py::_os_error::LocalIOError#1": case(
-        "manifest",
-        "generate",
-        "-o",
-        "{tmp}/file/out",
-        files={"file": "x"},
-        exit=EXIT_IO,
-        expect=r"^error: cannot write to .*/file/out: Not a directory$",
+    "meshctl/render/output.py::_os_error::LocalIOError#1": output_case(
+        "{tmp}/file/out", r"^error: cannot write to .*/file/out: Not a directory$", files={"file": "x"}, exit=EXIT_IO
     ),
-    "meshctl/render/output.py::write_file::InputError#1": case(
-        "manifest",
-        "generate",
-        "-o",
-        "no/such/out.yaml",
-        exit=EXIT_INPUT,
-        expect=r"^error: cannot write no/such/out.yaml: directory no/such does not exist$",
+    "meshctl/render/output.py::write_file::InputError#1": output_case(
+        "no/such/out.yaml", r"^error: cannot write no/such/out.yaml: directory no/such does not exist$"
     ),
 }
 
@@ -1287,6 +1007,13 @@ def _objects(*docs: dict[str, Any]) -> Callable[[Any], None]:
 
 
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
+
+
+def _configmap(name: str, **fields: Any) -> dict[str, Any]:
+    """ConfigMap ``name`` of istio-system, with ``fields`` (e.g. ``data``) after its metadata."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "istio-system"}, **fields}
+
+
 MINIMAL = ("--set", "profile=minimal")
 
 
@@ -1311,15 +1038,7 @@ def _field_owner_after_the_plan(ctx: Context) -> None:
 
     def racing(*args: Any, **kwargs: Any) -> Any:
         result = make_plan(*args, **kwargs)
-        ctx.api.objects.apply(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": "istio", "namespace": "istio-system"},
-                "data": {"mesh": "theirs: true"},
-            },
-            manager="someone-else",
-        )
+        ctx.api.objects.apply(_configmap("istio", data={"mesh": "theirs: true"}), manager="someone-else")
         return result
 
     ctx.monkeypatch.setattr(plan, "make_plan", racing)
@@ -1342,51 +1061,94 @@ def cluster_case(*argv: str, exit: int, expect: str, **kwargs: Any) -> Case:
     return case(*argv, *KC, exit=exit, expect=expect, cluster=True, **kwargs)
 
 
+def remote_case(*args: str, expect: str, **kwargs: Any) -> Case:
+    """``meshctl version --remote ARGS`` failing to reach or use the cluster (exit 4); no test API server."""
+    return case("version", "--remote", *args, exit=EXIT_CLUSTER, expect=expect, **kwargs)
+
+
+def from_cluster_case(*args: str, exit: int, expect: str, **kwargs: Any) -> Case:
+    """``kube-inject --from-cluster -f in.yaml ARGS`` of :data:`DEPLOYMENT` against the test API server."""
+    return cluster_case(
+        "kube-inject",
+        "--from-cluster",
+        "-f",
+        "in.yaml",
+        *args,
+        files={"in.yaml": DEPLOYMENT},
+        exit=exit,
+        expect=expect,
+        **kwargs,
+    )
+
+
+def unserved_case(kind: str, api: str, *argv: str, before: tuple[Step, ...] = ()) -> Case:
+    """A cluster command whose test API server does not serve ``kind`` (after the setup ``before``)."""
+    return cluster_case(
+        *argv, setup=(*before, hide(kind)), exit=EXIT_CLUSTER, expect=r"^error: the cluster does not serve " + api
+    )
+
+
+def controller_off(kind: str) -> Step:
+    """Setup: the test API server's controller of ``kind`` is off (its objects are never ready)."""
+    return on_api(lambda api: api.controllers.disable(kind))
+
+
+#: ``install -y`` of the minimal profile.
+INSTALL_MINIMAL = ("install", "-y", *MINIMAL)
+#: Setup: the minimal profile is installed (without waiting for readiness).
+INSTALLED_MINIMAL = installed("--no-wait", *MINIMAL)
+#: Setup: ConfigMap istio-system/istio exists, created by someone else than meshctl.
+ISTIO_CONFIGMAP_EXISTS = on_api(_objects(NAMESPACE, _configmap("istio")))
+
+
+def taken_configmap_case(*argv: str, **kwargs: Any) -> Case:
+    """``argv`` refused (exit 8) because of :data:`ISTIO_CONFIGMAP_EXISTS`."""
+    return cluster_case(
+        *argv,
+        setup=(ISTIO_CONFIGMAP_EXISTS,),
+        exit=EXIT_CONFLICT,
+        expect=r"^error: 1 object is owned by another manager or installation$",
+        **kwargs,
+    )
+
+
+def short_wait_case(kind: str, expect: str) -> Case:
+    """``install -y`` of the minimal profile, waiting 0.3 s for objects whose controller (of ``kind``) is off."""
+    return cluster_case(
+        *INSTALL_MINIMAL,
+        "--readiness-timeout",
+        "0.3s",
+        setup=(controller_off(kind),),
+        exit=EXIT_TIMEOUT,
+        expect=expect,
+    )
+
+
 _CLUSTER: dict[str, Case] = {
     # --- the kubeconfig and the connection ----------------------------------------------------------------------------
-    "meshctl/kube/client.py::_load_kubeconfig::ConfigError#1": case(
-        "version",
-        "--remote",
-        "--kubeconfig",
-        "{tmp}/no-such-kubeconfig",
-        exit=EXIT_CLUSTER,
-        expect=r"^error: no kubeconfig found at .*/no-such-kubeconfig$",
+    "meshctl/kube/client.py::_load_kubeconfig::ConfigError#1": remote_case(
+        "--kubeconfig", "{tmp}/no-such-kubeconfig", expect=r"^error: no kubeconfig found at .*/no-such-kubeconfig$"
     ),
-    "meshctl/kube/client.py::_load_kubeconfig::ConfigError#2": case(
-        "version",
-        "--remote",
-        "--context",
-        "nosuch",
-        *KC,
-        exit=EXIT_CLUSTER,
-        expect=r"^error: context 'nosuch' is not in the kubeconfig$",
+    "meshctl/kube/client.py::_load_kubeconfig::ConfigError#2": remote_case(
+        "--context", "nosuch", *KC, expect=r"^error: context 'nosuch' is not in the kubeconfig$"
     ),
-    "meshctl/kube/client.py::_load_kubeconfig::ConfigError#3": case(
-        "version",
-        "--remote",
+    "meshctl/kube/client.py::_load_kubeconfig::ConfigError#3": remote_case(
         "--kubeconfig",
         "bad-kubeconfig",
         files={"bad-kubeconfig": "- just a list\n"},
-        exit=EXIT_CLUSTER,
         expect=r"^error: the kubeconfig bad-kubeconfig cannot be used: ",
     ),
-    "meshctl/kube/client.py::RestClient._json::ConnectionFailed#1": case(
-        "version",
-        "--remote",
+    "meshctl/kube/client.py::RestClient._json::ConnectionFailed#1": remote_case(
         "--kubeconfig",
         "page-kubeconfig",
         setup=(not_json_server,),
-        exit=EXIT_CLUSTER,
         expect=r"^error: get .*: the server answered something that is not JSON$",
     ),
-    "meshctl/kube/client.py::RestClient._connection_error::ConnectionFailed#1": case(
-        "version",
-        "--remote",
+    "meshctl/kube/client.py::RestClient._connection_error::ConnectionFailed#1": remote_case(
         "--kubeconfig",
         "untrusted",
         cluster=True,
         setup=(kubeconfig("{api}", "untrusted"),),
-        exit=EXIT_CLUSTER,
         expect=r"^error: get .*: TLS handshake with https://127.0.0.1:\d+ failed: ",
     ),
     "meshctl/kube/client.py::RestClient._connection_error::ConnectionFailed#2": case(
@@ -1397,92 +1159,36 @@ _CLUSTER: dict[str, Case] = {
         expect=r"^error: get .*: cannot reach the API server http://127.0.0.1:1: ",
     ),
     # --- APIs the cluster does not serve ------------------------------------------------------------------------------
-    "meshctl/kube/lock.py::acquire::KubeError#1": cluster_case(
-        "install",
-        "-y",
-        *MINIMAL,
-        setup=(hide("Lease"),),
-        exit=EXIT_CLUSTER,
-        expect=r"^error: the cluster does not serve coordination.k8s.io/v1 Leases, needed for the lock$",
+    "meshctl/kube/lock.py::acquire::KubeError#1": unserved_case(
+        "Lease", r"coordination.k8s.io/v1 Leases, needed for the lock$", *INSTALL_MINIMAL
     ),
-    "meshctl/kube/inventory.py::_secrets::KubeError#1": cluster_case(
-        "uninstall",
-        "--purge",
-        "-y",
-        setup=(installed("--no-wait", *MINIMAL), hide("Secret")),
-        exit=EXIT_CLUSTER,
-        expect=r"^error: the cluster does not serve v1 Secrets$",
+    "meshctl/kube/inventory.py::_secrets::KubeError#1": unserved_case(
+        "Secret", r"v1 Secrets$", "uninstall", "--purge", "-y", before=(INSTALLED_MINIMAL,)
     ),
-    "meshctl/ops/install.py::_Install._resource::KubeError#1": cluster_case(
-        "install",
-        "-y",
-        setup=(hide("HorizontalPodAutoscaler"),),
-        exit=EXIT_CLUSTER,
-        expect=r"^error: the cluster does not serve autoscaling/v2 HorizontalPodAutoscaler$",
+    "meshctl/ops/install.py::_Install._resource::KubeError#1": unserved_case(
+        "HorizontalPodAutoscaler", r"autoscaling/v2 HorizontalPodAutoscaler$", "install", "-y"
     ),
-    "meshctl/ops/version.py::remote_versions::KubeError#1": cluster_case(
-        "version",
-        "--remote",
-        setup=(hide("Pod"),),
-        exit=EXIT_CLUSTER,
-        expect=r"^error: the cluster does not serve v1 Pods$",
-    ),
-    "meshctl/ops/inject.py::ClusterConfigMaps.__call__::ClusterError#1": cluster_case(
-        "kube-inject",
-        "--from-cluster",
-        "-f",
-        "in.yaml",
-        files={"in.yaml": DEPLOYMENT},
-        setup=(hide("ConfigMap"),),
-        exit=EXIT_CLUSTER,
-        expect=r"^error: the cluster does not serve v1 ConfigMaps$",
+    "meshctl/ops/version.py::remote_versions::KubeError#1": unserved_case("Pod", r"v1 Pods$", "version", "--remote"),
+    "meshctl/ops/inject.py::ClusterConfigMaps.__call__::ClusterError#1": from_cluster_case(
+        setup=(hide("ConfigMap"),), exit=EXIT_CLUSTER, expect=r"^error: the cluster does not serve v1 ConfigMaps$"
     ),
     # --- kube-inject --from-cluster ---------------------------------------------------------------------------------
-    "meshctl/ops/inject.py::_cluster_configmaps::InputError#1": cluster_case(
-        "kube-inject",
-        "--from-cluster",
-        "-f",
-        "in.yaml",
-        files={"in.yaml": DEPLOYMENT},
-        exit=EXIT_INPUT,
-        expect=r"^error: ConfigMap istio-system/istio-sidecar-injector not found in the cluster$",
+    "meshctl/ops/inject.py::_cluster_configmaps::InputError#1": from_cluster_case(
+        exit=EXIT_INPUT, expect=r"^error: ConfigMap istio-system/istio-sidecar-injector not found in the cluster$"
     ),
-    "meshctl/ops/inject.py::_cluster_configmaps::InputError#2": cluster_case(
-        "kube-inject",
-        "--from-cluster",
-        "-f",
-        "in.yaml",
+    "meshctl/ops/inject.py::_cluster_configmaps::InputError#2": from_cluster_case(
         "--injectConfigFile",
         "inj/config.yaml",
         "--valuesFile",
         "inj/values.json",
-        files={"in.yaml": DEPLOYMENT},
         setup=(injector(),),
         exit=EXIT_INPUT,
         expect=r"^error: ConfigMap istio-system/istio not found in the cluster$",
     ),
-    "meshctl/ops/inject.py::load_settings::InputError#1": cluster_case(
-        "kube-inject",
-        "--from-cluster",
-        "-f",
-        "in.yaml",
-        files={"in.yaml": DEPLOYMENT},
+    "meshctl/ops/inject.py::load_settings::InputError#1": from_cluster_case(
         exit=EXIT_INPUT,
         setup=(
-            on_api(
-                _objects(
-                    NAMESPACE,
-                    *(
-                        {
-                            "apiVersion": "v1",
-                            "kind": "ConfigMap",
-                            "metadata": {"name": n, "namespace": "istio-system"},
-                            "data": {},
-                        }
-                        for n in ("istio-sidecar-injector", "istio")
-                    ),
-                )
-            ),
+            on_api(_objects(NAMESPACE, _configmap("istio-sidecar-injector", data={}), _configmap("istio", data={}))),
         ),
         expect=r"^error: the cluster's ConfigMaps in istio-system: the injector ConfigMap lacks its 'config' or "
         r"'values' key$",
@@ -1499,45 +1205,14 @@ _CLUSTER: dict[str, Case] = {
         exit=EXIT_ABORTED,
         expect=r"^error: installation cancelled: nothing was applied$",
     ),
-    "meshctl/cli/install.py::_run::OwnershipConflict#1": cluster_case(
+    "meshctl/cli/install.py::_run::OwnershipConflict#1": taken_configmap_case(
         "install",
         "--dry-run",
         *MINIMAL,
-        setup=(
-            on_api(
-                _objects(
-                    NAMESPACE,
-                    {
-                        "apiVersion": "v1",
-                        "kind": "ConfigMap",
-                        "metadata": {"name": "istio", "namespace": "istio-system"},
-                    },
-                )
-            ),
-        ),
-        exit=EXIT_CONFLICT,
         stdout=r"Plan \(dry run, nothing was written; installations: meshctl-base, meshctl-default\):\n.*",
-        expect=r"^error: 1 object is owned by another manager or installation$",
     ),
-    "meshctl/ops/install.py::_Install._refuse_conflicts::OwnershipConflict#1": cluster_case(
-        "install",
-        "-y",
-        *MINIMAL,
-        setup=(
-            on_api(
-                _objects(
-                    NAMESPACE,
-                    {
-                        "apiVersion": "v1",
-                        "kind": "ConfigMap",
-                        "metadata": {"name": "istio", "namespace": "istio-system"},
-                    },
-                )
-            ),
-        ),
-        exit=EXIT_CONFLICT,
-        expect=r"^error: 1 object is owned by another manager or installation$",
-        also=r"ConfigMap/istio-system/istio: exists, not installed by meshctl",
+    "meshctl/ops/install.py::_Install._refuse_conflicts::OwnershipConflict#1": taken_configmap_case(
+        *INSTALL_MINIMAL, also=r"ConfigMap/istio-system/istio: exists, not installed by meshctl"
     ),
     "meshctl/ops/install.py::_Install._fail_apply::OwnershipConflict#1": cluster_case(
         "install",
@@ -1550,17 +1225,13 @@ _CLUSTER: dict[str, Case] = {
         also=r"ConfigMap/istio-system/istio: .*data.mesh \(someone-else\)",
     ),
     "meshctl/kube/lock.py::default_duration::UsageError#1": cluster_case(
-        "install",
-        "-y",
-        *MINIMAL,
+        *INSTALL_MINIMAL,
         env={"MESHCTL_LOCK_DURATION": "forever"},
         exit=EXIT_USAGE,
         expect=r"^error: MESHCTL_LOCK_DURATION='forever' is not a number of seconds$",
     ),
     "meshctl/kube/lock.py::acquire::LockTimeout#1": cluster_case(
-        "install",
-        "-y",
-        *MINIMAL,
+        *INSTALL_MINIMAL,
         "--lock-timeout",
         "0s",
         setup=(on_api(_objects(NAMESPACE, _lease("ci-job-42"))),),
@@ -1576,30 +1247,14 @@ _CLUSTER: dict[str, Case] = {
         exit=EXIT_CLUSTER,
         expect=r"^error: the installation lock was lost: another meshctl took the lock over",
     ),
-    "meshctl/kube/wait.py::wait_established::ReadinessTimeout#1": cluster_case(
-        "install",
-        "-y",
-        *MINIMAL,
-        "--readiness-timeout",
-        "0.3s",
-        setup=(on_api(lambda api: api.controllers.disable("CustomResourceDefinition")),),
-        exit=EXIT_TIMEOUT,
-        expect=r"^error: CustomResourceDefinitions not established after 0.3s$",
+    "meshctl/kube/wait.py::wait_established::ReadinessTimeout#1": short_wait_case(
+        "CustomResourceDefinition", r"^error: CustomResourceDefinitions not established after 0.3s$"
     ),
-    "meshctl/kube/wait.py::wait_ready::ReadinessTimeout#1": cluster_case(
-        "install",
-        "-y",
-        *MINIMAL,
-        "--readiness-timeout",
-        "0.3s",
-        setup=(on_api(lambda api: api.controllers.disable("Deployment")),),
-        exit=EXIT_TIMEOUT,
-        expect=r"^error: 1 object not ready after 0.3s$",
+    "meshctl/kube/wait.py::wait_ready::ReadinessTimeout#1": short_wait_case(
+        "Deployment", r"^error: 1 object not ready after 0.3s$"
     ),
     "meshctl/kube/wait.py::_failure::ReadinessFailed#1": cluster_case(
-        "install",
-        "-y",
-        *MINIMAL,
+        *INSTALL_MINIMAL,
         setup=(on_api(lambda api: api.controllers.fail("Deployment", "istiod")),),
         exit=EXIT_TIMEOUT,
         expect=r"^error: Deployment/istio-system/istiod is not ready: ImagePullBackOff \(pod istiod-",
@@ -1623,7 +1278,7 @@ _CLUSTER: dict[str, Case] = {
         "upgrade",
         "-y",
         *MINIMAL,
-        setup=(installed("--no-wait", *MINIMAL), on_api(_corrupt_inventory)),
+        setup=(INSTALLED_MINIMAL, on_api(_corrupt_inventory)),
         exit=EXIT_CLUSTER,
         expect=r"^error: the inventory Secret istio-system/meshctl-default is damaged: ",
     ),
@@ -1639,7 +1294,7 @@ _CLUSTER: dict[str, Case] = {
         "--purge",
         stdin="n\n",
         stdin_tty=True,
-        setup=(installed("--no-wait", *MINIMAL),),
+        setup=(INSTALLED_MINIMAL,),
         exit=EXIT_ABORTED,
         expect=r"^error: uninstall cancelled: nothing was removed$",
     ),
@@ -1682,7 +1337,7 @@ _CLUSTER: dict[str, Case] = {
         "-y",
         "--readiness-timeout",
         "0.3s",
-        setup=(installed("--no-wait", *MINIMAL), on_api(_hold_configmap)),
+        setup=(INSTALLED_MINIMAL, on_api(_hold_configmap)),
         exit=EXIT_TIMEOUT,
         expect=r"^error: 1 object is still there after 0.3s$",
         also=r"ConfigMap/istio-system/istio: being deleted \(finalizers: example.com/hold\)",
@@ -1708,26 +1363,11 @@ def _big_config(ctx: Context) -> None:
 
 _MORE: dict[str, Case] = {
     # --- standard input closed (`0<&-`): a subprocess, the real console-script entry point ---------------------------
-    "meshctl/config/loading.py::read_source::InputError#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "-",
-        subprocess=True,
-        close_stdin=True,
-        exit=EXIT_INPUT,
-        expect=r"^error: -f -: no standard input available$",
+    "meshctl/config/loading.py::read_source::InputError#1": stdin_case(
+        "", r"^error: -f -: no standard input available$", subprocess=True, close_stdin=True
     ),
-    "meshctl/ops/inject.py::read_text::InputError#1": case(
-        "kube-inject",
-        "-f",
-        "-",
-        *INJ,
-        setup=(injector(),),
-        subprocess=True,
-        close_stdin=True,
-        exit=EXIT_INPUT,
-        expect=r"^error: --filename: no standard input to read$",
+    "meshctl/ops/inject.py::read_text::InputError#1": inject_file_case(
+        "-", r"^error: --filename: no standard input to read$", subprocess=True, close_stdin=True
     ),
     # --- the inventory Secret's size --------------------------------------------------------------------------------
     "meshctl/kube/inventory.py::encode::InputError#1": cluster_case(
@@ -1746,7 +1386,7 @@ _MORE: dict[str, Case] = {
 
 def set_case(arg: str, expect: str, *, exit: int = EXIT_INPUT) -> Case:
     """``manifest generate --set ARG`` failing with ``expect`` after ``error: --set: ``."""
-    return case("manifest", "generate", "--set", arg, exit=exit, expect=r"^error: --set: " + expect)
+    return generate("--set", arg, exit=exit, expect=r"^error: --set: " + expect)
 
 
 def overlay_case(path: str, expect: str) -> Case:
@@ -1819,20 +1459,14 @@ _HELPERS: dict[str, Case] = {
     "meshctl/config/paths.py::parse_assignment::_source_error#1": set_case("values.x", r"missing '=' in 'values.x'$"),
     "meshctl/config/paths.py::parse_assignment::_source_error#2": set_case("=1", r"empty path before '='$"),
     "meshctl/config/paths.py::parse_assignment::_source_error#3": set_case("spec=1", r"cannot replace the whole spec$"),
-    "meshctl/config/paths.py::infer_scalar::int_range_error#1": case(
-        "manifest",
-        "generate",
+    "meshctl/config/paths.py::infer_scalar::int_range_error#1": generate(
         "--set",
         "values.free=99999999999999999999",
-        exit=EXIT_INPUT,
         expect=r"^error: --set: integer 99999999999999999999 is out of range \(64-bit signed",
     ),
-    "meshctl/config/paths.py::type_value::int_range_error#1": case(
-        "manifest",
-        "generate",
+    "meshctl/config/paths.py::type_value::int_range_error#1": generate(
         "--set",
         "values.pilot.replicaCount=-99999999999999999999",
-        exit=EXIT_INPUT,
         expect=r"^error: --set values.pilot.replicaCount: integer -99999999999999999999 is out of range",
     ),
     "meshctl/config/paths.py::type_value::error#1": set_case(
@@ -1842,8 +1476,7 @@ _HELPERS: dict[str, Case] = {
         "components.pilot.enabled=maybe", r"components.pilot.enabled expects a boolean \(true or false\), got 'maybe'$"
     ),
     "meshctl/config/paths.py::_select_error::error#1": set_case(
-        "components.ingressGateways[name:nope].enabled=true",
-        r"no element of components.ingressGateways has name=nope$",
+        "components.ingressGateways[name:nope].enabled=true", r"no element of components.ingressGateways has name=nope$"
     ),
     "meshctl/config/paths.py::_select_error::error#2": overlay_case(
         "spec.template.spec.containers[0].args[nope]",
@@ -1868,96 +1501,47 @@ _HELPERS: dict[str, Case] = {
         expect=r"^error: --config-path: no key 'bogus' in components$",
     ),
     # --- standard input too large ------------------------------------------------------------------------------------
-    "meshctl/config/loading.py::_read_stdin::_size_error#1": case(
-        "manifest",
-        "generate",
-        "-f",
-        "-",
-        stdin="#" + "x" * (4 * 1024 * 1024) + "\n",
-        subprocess=True,
-        exit=EXIT_INPUT,
-        expect=r"^error: <stdin>: input too large \(4.0 MiB; the limit is 4 MiB\)$",
+    "meshctl/config/loading.py::_read_stdin::_size_error#1": stdin_case(
+        OVER_4_MIB, r"^error: <stdin>: input too large \(4.0 MiB; the limit is 4 MiB\)$", subprocess=True
     ),
-    "meshctl/config/loading.py::_read_stdin::_size_error#2": case(
-        "manifest",
-        "generate",
-        "-f",
-        "-",
-        stdin="#" + "x" * (4 * 1024 * 1024) + "\n",
-        exit=EXIT_INPUT,
-        expect=r"^error: <stdin>: input too large \(4.0 MiB; the limit is 4 MiB\)$",
+    "meshctl/config/loading.py::_read_stdin::_size_error#2": stdin_case(
+        OVER_4_MIB, r"^error: <stdin>: input too large \(4.0 MiB; the limit is 4 MiB\)$"
     ),
     # --- manifest generate -o FILE / DIR ----------------------------------------------------------------------------
-    "meshctl/render/output.py::write_file::_refuse#1": case(
-        "manifest",
-        "generate",
-        "-o",
+    "meshctl/render/output.py::write_file::_refuse#1": output_case(
         "null.yaml",
+        r"^error: refusing to overwrite null.yaml: it is not a regular file$",
         setup=(_symlink("/dev/null", "null.yaml"),),
-        exit=EXIT_INPUT,
-        expect=r"^error: refusing to overwrite null.yaml: it is not a regular file$",
     ),
-    "meshctl/render/output.py::write_file::_refuse#2": case(
-        "manifest",
-        "generate",
-        "-o",
+    "meshctl/render/output.py::write_file::_refuse#2": output_case(
         "mine.yaml",
+        r"^error: refusing to overwrite mine.yaml: it exists and was not written by meshctl$",
         files={"mine.yaml": "kind: Mine\n"},
-        exit=EXIT_INPUT,
-        expect=r"^error: refusing to overwrite mine.yaml: it exists and was not written by meshctl$",
     ),
-    "meshctl/render/output.py::write_file::_os_error#1": case(
-        "manifest",
-        "generate",
-        "-o",
-        "/proc/self/out.yaml",
-        exit=EXIT_IO,
-        expect=r"^error: cannot write /proc/self/out.yaml: No such file or directory$",
+    "meshctl/render/output.py::write_file::_os_error#1": output_case(
+        "/proc/self/out.yaml", r"^error: cannot write /proc/self/out.yaml: No such file or directory$", exit=EXIT_IO
     ),
-    "meshctl/render/output.py::_check_directory::_refuse#1": case(
-        "manifest",
-        "generate",
-        "-o",
+    "meshctl/render/output.py::_check_directory::_refuse#1": output_case(
         "out",
+        r"^error: refusing to overwrite .*out: it holds a directory meshctl did not create \(sub\)$",
         files={"out/sub/x": "x"},
-        exit=EXIT_INPUT,
-        expect=r"^error: refusing to overwrite .*out: it holds a directory meshctl did not create \(sub\)$",
     ),
-    "meshctl/render/output.py::_check_directory::_refuse#2": case(
-        "manifest",
-        "generate",
-        "-o",
+    "meshctl/render/output.py::_check_directory::_refuse#2": output_case(
         "out",
+        r"^error: refusing to overwrite .*out: it holds notes.txt, which meshctl did not write$",
         files={"out/notes.txt": "mine"},
-        exit=EXIT_INPUT,
-        expect=r"^error: refusing to overwrite .*out: it holds notes.txt, which meshctl did not write$",
     ),
-    "meshctl/render/output.py::write_directory::_refuse#1": case(
-        "manifest",
-        "generate",
-        "-o",
-        "plain",
-        files={"plain": "x"},
-        exit=EXIT_INPUT,
-        expect=r"^error: refusing to overwrite .*plain: it is not a directory$",
+    "meshctl/render/output.py::write_directory::_refuse#1": output_case(
+        "plain", r"^error: refusing to overwrite .*plain: it is not a directory$", files={"plain": "x"}
     ),
-    "meshctl/render/output.py::write_directory::_os_error#1": case(
-        "manifest",
-        "generate",
-        "-o",
-        "{tmp}/file/out",
-        files={"file": "x"},
-        exit=EXIT_IO,
-        expect=r"^error: cannot write to .*/file/out: Not a directory$",
+    "meshctl/render/output.py::write_directory::_os_error#1": output_case(
+        "{tmp}/file/out", r"^error: cannot write to .*/file/out: Not a directory$", files={"file": "x"}, exit=EXIT_IO
     ),
-    "meshctl/render/output.py::write_directory::_os_error#2": case(
-        "manifest",
-        "generate",
-        "-o",
+    "meshctl/render/output.py::write_directory::_os_error#2": output_case(
         "{tmp}/out",
+        r"^error: cannot write to .*/out: No space left on device$",
         exit=EXIT_IO,
         setup=(fault("meshctl.render.output", "_write_new", lambda: OSError(28, "No space left on device")),),
-        expect=r"^error: cannot write to .*/out: No space left on device$",
     ),
     # --- Go templates: the lexer, the parser and the evaluator -------------------------------------------------------
     "meshctl/gotemplate.py::_split::_error#1": template_case("{{/* never closed", r"unclosed comment$"),
@@ -2054,9 +1638,7 @@ _HELPERS: dict[str, Case] = {
         '{{ annotation 3 "x" }}', r"wrong number of args for annotation: "
     ),
     "meshctl/kube/wait.py::wait_ready::_failure#1": cluster_case(
-        "install",
-        "-y",
-        *MINIMAL,
+        *INSTALL_MINIMAL,
         "--readiness-timeout",
         "60s",
         setup=(_deployment_exceeds_its_deadline,),
@@ -2078,29 +1660,15 @@ for _group in (_CONFIG, _INJECT, _TEMPLATES, _RENDER, _CLUSTER, _MORE, _HELPERS)
 #: ``_usage_message``), each kind once on commands whose options are typed or required; and stdout failing on the
 #: paths where the parser, not meshctl, writes (help).
 EXTRA_CASES: dict[str, Case] = {
-    "help to a full stdout": case(
-        "--help",
-        exit=EXIT_IO,
-        expect=r"^error: cannot write to standard output: No space left on device$",
-        subprocess=True,
-        stdout_to="/dev/full",
-    ),
-    "bare command group to a full stdout": case(
-        "profile",
-        exit=EXIT_IO,
-        expect=r"^error: cannot write to standard output: No space left on device$",
-        subprocess=True,
-        stdout_to="/dev/full",
-    ),
+    "help to a full stdout": full_stdout_case("--help"),
+    "bare command group to a full stdout": full_stdout_case("profile"),
     "no such command": case(
         "instal",
         exit=EXIT_USAGE,
         expect=r"^error: No such command 'instal'. Did you mean 'install', 'uninstall', 'verify-install'\?$",
     ),
     "no such option": case("profile", "list", "--bogus", exit=EXIT_USAGE, expect=r"^error: No such option: --bogus"),
-    "option needs a value": case(
-        "manifest", "generate", "--set", exit=EXIT_USAGE, expect=r"^error: Option '--set' requires an argument.$"
-    ),
+    "option needs a value": generate("--set", exit=EXIT_USAGE, expect=r"^error: Option '--set' requires an argument.$"),
     "missing argument": case("profile", "diff", "default", exit=EXIT_USAGE, expect=r"^error: Missing argument 'B'.$"),
     "missing required option": case(
         "kube-inject", exit=EXIT_USAGE, expect=r"^error: Missing option '--filename' / '-f'.$"
@@ -2123,12 +1691,8 @@ EXTRA_CASES: dict[str, Case] = {
         exit=EXIT_USAGE,
         expect=r"^error: Invalid value for '--concurrency': 'many' is not a valid int range.$",
     ),
-    "extra argument": case(
-        "manifest",
-        "generate",
-        "extra",
-        exit=EXIT_USAGE,
-        expect=r"^error: Got unexpected extra argument\(s\) \(extra\)$",
+    "extra argument": generate(
+        "extra", exit=EXIT_USAGE, expect=r"^error: Got unexpected extra argument\(s\) \(extra\)$"
     ),
 }
 
