@@ -25,6 +25,8 @@ from meshctl.ops import version as ops_version
 from meshctl.render import components, k8s, k8scheck
 from tests.apiserver.server import ApiServer
 from tests.helpers import run_cli
+from tests.unit.kube.test_wait import deployment as _deployment
+from tests.unit.kube.test_wait import target as _target
 from tests.unit.kube_fixtures import kube, own_cache
 
 __all__ = ["kube", "own_cache"]  # fixtures
@@ -74,26 +76,6 @@ def test_inventory_needs_the_secrets_resource() -> None:
 
 
 # --- kube.wait ---------------------------------------------------------------------------------------------------
-
-
-def _deployment(name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "default", "labels": {"x": "y"}},
-        "spec": {
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "img:1"}]}},
-        },
-    }
-
-
-def _target(kube: kclient.RestClient, obj: dict[str, Any]) -> wait.Target:
-    ref = objects.ObjectRef.from_object(obj)
-    res = kube.resource_for(ref.api_version, ref.kind)
-    assert res is not None
-    return wait.Target(ref, res)
 
 
 def test_wait_deleted_follows_only_objects_that_match_the_selector(
