@@ -11,6 +11,13 @@ from typing import Any
 from tests.apiserver.server import ApiServer
 
 
+def encode_body(body: Any) -> bytes | None:
+    """A request body as bytes: None stays None, text is UTF-8, bytes pass, anything else is JSON."""
+    if body is None or isinstance(body, bytes):
+        return body
+    return body.encode() if isinstance(body, str) else json.dumps(body).encode()
+
+
 @dataclasses.dataclass
 class Reply:
     status: int
@@ -54,13 +61,7 @@ class Client:
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
     ) -> Reply:
-        data: bytes | None
-        if body is None:
-            data = None
-        elif isinstance(body, bytes | str):
-            data = body.encode() if isinstance(body, str) else body
-        else:
-            data = json.dumps(body).encode()
+        data = encode_body(body)
         all_headers = {"Accept": "application/json", **(headers or {})}
         if self.token:
             all_headers["Authorization"] = f"Bearer {self.token}"

@@ -21,6 +21,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from tests.apiserver import testclient
+
 KUBECTL = "kubectl"
 
 _UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -81,12 +83,7 @@ class Run:
         """Send one request; record its status and body (under `record`, default "METHOD path") unless None."""
         path = path.replace("{ns}", self.ns)
         full = f"{path}?{urllib.parse.urlencode(query)}" if query else path
-        if body is None:
-            data = None
-        elif isinstance(body, bytes | str):
-            data = body.encode() if isinstance(body, str) else body
-        else:
-            data = json.dumps(body).encode()
+        data = testclient.encode_body(body)
         headers = {"Accept": accept}
         if data is not None:
             headers["Content-Type"] = content_type
